@@ -154,17 +154,28 @@ def land(
         and last_checksum(landing, source, dataset, partition) == checksum
     ):
         record = LoadRecord(
-            source, dataset, partition, rel_files,
-            pq.read_metadata(target).num_rows, checksum,
-            str(target.relative_to(landing)), "unchanged",
+            source,
+            dataset,
+            partition,
+            rel_files,
+            pq.read_metadata(target).num_rows,
+            checksum,
+            str(target.relative_to(landing)),
+            "unchanged",
         )
         append_ledger(landing, record)
         return record
     table = build_table()
     written = write_partition(landing, source, dataset, partition, table)
     record = LoadRecord(
-        source, dataset, partition, rel_files, table.num_rows, checksum,
-        str(written.relative_to(landing)), "loaded",
+        source,
+        dataset,
+        partition,
+        rel_files,
+        table.num_rows,
+        checksum,
+        str(written.relative_to(landing)),
+        "loaded",
     )
     append_ledger(landing, record)
     return record

@@ -80,6 +80,10 @@ def dbt_env(warehouse: Path, settings: Settings | None = None) -> dict[str, str]
         AI_CARBON_WAREHOUSE=str(warehouse),
         DBT_PROFILES_DIR=str(DBT_PROJECT_DIR),
         DBT_SEND_ANONYMOUS_USAGE_STATS="false",
+        # dbt's own output goes beside the builds, so the project folder can be
+        # mounted read-only (docker-compose.yml) and two checkouts never clash.
+        DBT_TARGET_PATH=str(build_dir() / "dbt-target"),
+        DBT_LOG_PATH=str(build_dir() / "dbt-logs"),
     )
     return env
 

@@ -1,0 +1,86 @@
+"""The DAG files import cleanly, parse fast, and follow the house conventions."""
+
+import subprocess
+import sys
+import time
+
+import pytest
+from airflow.dag_processing.dagbag import DagBag
+from conftest import ROOT
+
+
+@pytest.fixture(scope="module")
+def dagbag():
+    return DagBag(dag_folder=str(ROOT / "dags"))
+
+
+def test_no_import_errors(dagbag):
+    assert dagbag.import_errors == {}
+    assert "ai_carbon_nightly" in dagbag.dags
+
+
+def test_nightly_is_daily_with_a_one_day_data_interval(dagbag):
+    import datetime as dt
+
+    dag = dagbag.dags["ai_carbon_nightly"]
+    start = dt.datetime(2025, 3, 4, tzinfo=dt.UTC)
+    interval = dag.timetable.infer_manual_data_interval(run_after=start)
+    assert interval.end - interval.start == dt.timedelta(days=1)
+    assert dag.max_active_runs == 1
+    assert not dag.catchup
+
+
+def test_every_task_retries_and_has_an_owner(dagbag):
+    for dag in dagbag.dags.values():
+        assert dag.tags, dag.dag_id
+        assert dag.doc_md, dag.dag_id
+        for task in dag.tasks:
+            assert task.retries >= 1, task.task_id
+            assert task.owner == "data-platform", task.task_id
+
+
+def test_only_the_warehouse_tasks_write_and_they_share_a_one_slot_pool(dagbag):
+    dag = dagbag.dags["ai_carbon_nightly"]
+    writers = {t.task_id for t in dag.tasks if t.pool == "warehouse_writer"}
+    assert writers == {"build_warehouse", "publish_warehouse"}
+
+
+def test_shape_config_then_extracts_then_build_then_publish(dagbag):
+    dag = dagbag.dags["ai_carbon_nightly"]
+    extracts = {t.task_id for t in dag.tasks if t.task_id.startswith("extract_")}
+    assert extracts == {
+        "extract_aws_cur",
+        "extract_aws_carbon",
+        "extract_gcp_billing",
+        "extract_gcp_carbon",
+        "extract_slurm",
+        "extract_mlflow",
+        "extract_inference",
+    }
+    build = dag.get_task("build_warehouse")
+    assert build.upstream_task_ids == extracts
+    assert dag.get_task("publish_warehouse").upstream_task_ids == {"build_warehouse"}
+    for task_id in extracts:
+        assert dag.get_task(task_id).upstream_task_ids == {"load_org_config"}
+        assert dag.get_task(task_id).outlets, task_id
+    # no cycles: a topological sort covers every task
+    assert len(dag.topological_sort()) == len(dag.tasks)
+
+
+def test_dag_file_parses_in_under_a_second_and_imports_nothing_heavy():
+    code = (
+        "import sys, time; import airflow.sdk; t = time.perf_counter();"
+        "import importlib.util as u;"
+        f"s = u.spec_from_file_location('d', {str(ROOT / 'dags' / 'ai_carbon_nightly.py')!r});"
+        "m = u.module_from_spec(s); s.loader.exec_module(m);"
+        "print(time.perf_counter() - t);"
+        "print(','.join(n for n in ('pyarrow', 'duckdb', 'boto3', 'dbt', 'pandas', 'google.cloud.bigquery')"
+        " if n in sys.modules))"
+    )
+    started = time.perf_counter()
+    out = subprocess.run(
+        [sys.executable, "-c", code], capture_output=True, text=True, check=True, cwd=ROOT
+    ).stdout.split("\n")
+    assert float(out[0]) < 1.0, f"DAG file took {out[0]} s to parse"
+    assert out[1] == "", f"heavy modules imported at parse time: {out[1]}"
+    assert time.perf_counter() - started < 30

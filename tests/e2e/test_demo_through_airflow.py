@@ -1,0 +1,108 @@
+"""The nightly DAG on two months of the demo organisation, through Airflow.
+
+GIVEN the demo generator's sources for 2025-01..2025-02,
+WHEN the nightly DAG runs, then runs again on the same inputs, then runs once
+more after a CUR chunk was corrupted,
+THEN the first run publishes a warehouse in which nothing was lost (every
+dollar of the CUR and GCP bills and every Slurm GPU-hour is in the facts, the
+untagged part in `unattributed`), the second run changes no figure and no
+landed byte, and the third fails at the extract naming the file while the
+published warehouse and the landing folder stay exactly as they were.
+"""
+
+import hashlib
+import json
+from pathlib import Path
+
+import duckdb
+import pyarrow.parquet as pq
+import pytest
+from conftest import BIN, ROOT, run
+
+from extractors.demo.generate import generate
+
+pytestmark = pytest.mark.e2e
+
+CONF = json.dumps({"from_month": "2025-01", "to_month": "2025-02"})
+
+
+def tree_digest(folder: Path) -> dict[str, str]:
+    return {
+        str(p.relative_to(folder)): hashlib.sha256(p.read_bytes()).hexdigest()
+        for p in sorted(folder.rglob("*.parquet"))
+    }
+
+
+def figures(warehouse: Path) -> list[tuple]:
+    with duckdb.connect(str(warehouse), read_only=True) as con:
+        return con.execute(
+            "select system_id, emission_category, method, tier, "
+            "round(sum(energy_kwh), 6), round(sum(kg_co2e), 6), round(sum(cost), 6) "
+            "from fct_emissions group by all order by all"
+        ).fetchall()
+
+
+@pytest.fixture(scope="module")
+def demo(airflow_db, tmp_path_factory):
+    work = tmp_path_factory.mktemp("demo")
+    generate(work / "sources", start_month="2025-01", months=2)
+    env = {
+        "AI_CARBON_SOURCES": str(work / "sources"),
+        "AI_CARBON_LANDING": str(work / "landing"),
+        "AI_CARBON_WAREHOUSE": str(work / "warehouse" / "ai_carbon.duckdb"),
+        "AI_CARBON_CONFIG": str(ROOT / "config" / "org.example.yml"),
+    }
+    command = [str(BIN / "airflow"), "dags", "test", "ai_carbon_nightly"]
+    run([*command, "2025-03-01", "-c", CONF], env)
+    return work, env, command
+
+
+def test_every_dollar_of_the_bills_reaches_the_facts(demo):
+    work, _, _ = demo
+    cur = pq.read_table(work / "landing" / "aws_cur" / "line_items").column(
+        "line_item_unblended_cost"
+    )
+    gcp = pq.read_table(work / "landing" / "gcp_billing" / "billing_export").column("cost")
+    with duckdb.connect(str(work / "warehouse" / "ai_carbon.duckdb"), read_only=True) as con:
+        [(facts_cost,)] = con.execute(
+            "select sum(cost) from fct_emissions "
+            "where method = 'location' and source in ('aws_cur', 'gcp_billing')"
+        ).fetchall()
+    assert facts_cost == pytest.approx(sum(cur.to_pylist()) + sum(gcp.to_pylist()), rel=1e-9)
+
+
+def test_untagged_spend_lands_in_unattributed_and_every_system_appears(demo):
+    work, _, _ = demo
+    with duckdb.connect(str(work / "warehouse" / "ai_carbon.duckdb"), read_only=True) as con:
+        systems = {
+            r[0] for r in con.execute("select system_id from reporting.inventory").fetchall()
+        }
+        [(unattributed_kg,)] = con.execute(
+            "select sum(kg_co2e) from fct_emissions "
+            "where system_id = 'unattributed' and method = 'location'"
+        ).fetchall()
+    assert {"llm-chat-api", "helio-lm-pretrain", "support-bot-finetune", "unattributed"} <= systems
+    assert unattributed_kg > 0
+
+
+def test_a_second_run_on_the_same_inputs_changes_nothing(demo):
+    work, env, command = demo
+    before_figures = figures(work / "warehouse" / "ai_carbon.duckdb")
+    before_landing = tree_digest(work / "landing")
+    run([*command, "2025-03-01", "-c", CONF], env)
+    assert figures(work / "warehouse" / "ai_carbon.duckdb") == before_figures
+    assert tree_digest(work / "landing") == before_landing
+
+
+def test_a_corrupt_chunk_fails_the_extract_and_changes_nothing(demo):
+    work, env, command = demo
+    warehouse = work / "warehouse" / "ai_carbon.duckdb"
+    before_warehouse = hashlib.sha256(warehouse.read_bytes()).hexdigest()
+    before_landing = tree_digest(work / "landing")
+    chunk = next((work / "sources" / "aws").rglob("BILLING_PERIOD=2025-02/*.parquet"))
+    chunk.write_bytes(b"this is not parquet")
+    with pytest.raises(AssertionError) as failure:
+        run([*command, "2025-03-02", "-c", CONF], env)
+    assert chunk.name in str(failure.value)
+    assert hashlib.sha256(warehouse.read_bytes()).hexdigest() == before_warehouse
+    assert tree_digest(work / "landing") == before_landing

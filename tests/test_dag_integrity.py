@@ -6,6 +6,7 @@ import time
 
 import pytest
 from airflow.dag_processing.dagbag import DagBag
+
 from conftest import ROOT
 
 

@@ -21,6 +21,7 @@ from pathlib import Path
 
 import duckdb
 import pytest
+
 from conftest import BIN, run
 
 pytestmark = pytest.mark.e2e

@@ -17,8 +17,8 @@ from pathlib import Path
 import duckdb
 import pyarrow.parquet as pq
 import pytest
-from conftest import BIN, ROOT, run
 
+from conftest import BIN, ROOT, run
 from extractors.demo.generate import generate
 
 pytestmark = pytest.mark.e2e

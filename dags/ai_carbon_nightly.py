@@ -18,6 +18,7 @@ imported inside the tasks so that parsing stays cheap.
 from __future__ import annotations
 
 import datetime as dt
+from contextlib import contextmanager
 
 from airflow.sdk import Asset, Param, dag, task
 from airflow.timetables.interval import CronDataIntervalTimetable
@@ -28,6 +29,22 @@ WAREHOUSE_POOL = "warehouse_writer"
 LANDING_ASSETS = {name: Asset(f"ai_carbon_landing_{name}") for name in SOURCE_NAMES}
 ORG_CONFIG_ASSET = Asset("ai_carbon_landing_org")
 WAREHOUSE_ASSET = Asset("ai_carbon_warehouse")
+
+
+@contextmanager
+def bad_input_fails_fast():
+    """A malformed file, a bad config or a failing dbt test will not mend
+    itself: fail now, without retries. Network errors, throttling and a busy
+    writer lock still get the task's retries."""
+    from airflow.sdk.exceptions import AirflowFailException
+
+    from extractors.errors import ConfigError, SourceError
+    from transform.build import BuildError
+
+    try:
+        yield
+    except (SourceError, ConfigError, BuildError) as error:
+        raise AirflowFailException(str(error)) from error
 
 
 @dag(
@@ -56,24 +73,24 @@ def ai_carbon_nightly():
     def load_org_config() -> int:
         """Validate the organisation config and land its tables (all or nothing)."""
         from extractors.org_config import land_config, load_config
-
         from extractors.settings import Settings
 
         settings = Settings.from_env()
-        records = land_config(load_config(settings.config), settings.landing)
+        with bad_input_fails_fast():
+            records = land_config(load_config(settings.config), settings.landing)
         return len(records)
 
     @task
     def extract(source: str, data_interval_start=None, data_interval_end=None, params=None):
         """Land every month this run refreshes for one source; return the loads."""
         from extractors.__main__ import SOURCES
-        from extractors.org_config import load_config
-
         from extractors.catalog import months_for_run
+        from extractors.org_config import load_config
         from extractors.settings import Settings
 
         settings = Settings.from_env()
-        config = load_config(settings.config)
+        with bad_input_fails_fast():
+            config = load_config(settings.config)
         months = months_for_run(
             source,
             data_interval_start,
@@ -83,7 +100,9 @@ def ai_carbon_nightly():
         )
         loads = []
         for month in months:
-            for record in SOURCES[source](month, settings, config):
+            with bad_input_fails_fast():
+                records = SOURCES[source](month, settings, config)
+            for record in records:
                 loads.append(
                     {
                         "dataset": record.dataset,
@@ -99,7 +118,8 @@ def ai_carbon_nightly():
         """dbt build (seeds, models, tests) on a private copy of the warehouse."""
         from transform.build import build
 
-        return str(build(run_id or "manual"))
+        with bad_input_fails_fast():
+            return str(build(run_id or "manual"))
 
     @task(pool=WAREHOUSE_POOL)
     def publish_warehouse(built: str) -> str:

@@ -32,7 +32,11 @@ DBT_PROJECT_DIR = PROJECT_ROOT / "dbt_project"
 
 
 class BuildError(RuntimeError):
-    """dbt failed; the published warehouse is unchanged."""
+    """dbt failed (a model or a test); the published warehouse is unchanged."""
+
+
+class WriterBusy(RuntimeError):
+    """Another build held the writer lock for too long; worth retrying later."""
 
 
 def published_path() -> Path:
@@ -57,7 +61,7 @@ def writer_lock(timeout_s: float = 1800.0) -> Iterator[None]:
                 break
             except BlockingIOError:
                 if time.monotonic() > deadline:
-                    raise BuildError(
+                    raise WriterBusy(
                         f"another build holds {lock_file} for more than {timeout_s:.0f} s"
                     ) from None
                 time.sleep(0.5)

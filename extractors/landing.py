@@ -15,7 +15,7 @@ import fcntl
 import hashlib
 import json
 import os
-import shutil
+import re
 import uuid
 from collections.abc import Iterable
 from dataclasses import asdict, dataclass, field
@@ -66,28 +66,44 @@ def write_partition(
 ) -> Path:
     """Replace one partition with ``table`` atomically; return the file written.
 
+    The new file is written beside the old one under a hidden name that no
+    ``*.parquet`` glob matches, then renamed over it: a rename of one file is
+    atomic, so a reader (or a crash) sees the old file or the new one, never a
+    partition without its file and never a stray folder in the Hive layout.
+
     An empty table still lands (zero rows), so "the month had nothing" is a
     recorded fact rather than a missing folder.
     """
     final_dir = partition_dir(landing, source, dataset, partition)
-    final_dir.parent.mkdir(parents=True, exist_ok=True)
-    tmp_dir = final_dir.parent / f".tmp-{partition}-{uuid.uuid4().hex}"
-    tmp_dir.mkdir()
+    final_dir.mkdir(parents=True, exist_ok=True)
+    final_file = final_dir / "part-0.parquet"
+    tmp_file = final_dir / f".part-0.parquet.{uuid.uuid4().hex}.tmp"
     try:
-        pq.write_table(table, tmp_dir / "part-0.parquet", compression="zstd")
-        with (tmp_dir / "part-0.parquet").open("rb") as handle:
+        pq.write_table(table, tmp_file, compression="zstd")
+        with tmp_file.open("rb") as handle:
             os.fsync(handle.fileno())
-        old_dir = None
-        if final_dir.exists():
-            old_dir = final_dir.parent / f".old-{partition}-{uuid.uuid4().hex}"
-            os.rename(final_dir, old_dir)
-        os.rename(tmp_dir, final_dir)
-        if old_dir is not None:
-            shutil.rmtree(old_dir)
+        os.replace(tmp_file, final_file)
     except BaseException:
-        shutil.rmtree(tmp_dir, ignore_errors=True)
+        tmp_file.unlink(missing_ok=True)
         raise
-    return final_dir / "part-0.parquet"
+    _fsync_dir(final_dir)
+    return final_file
+
+
+def _fsync_dir(path: Path) -> None:
+    """Make a rename inside ``path`` durable."""
+    fd = os.open(path, os.O_RDONLY)
+    try:
+        os.fsync(fd)
+    finally:
+        os.close(fd)
+
+
+def month_partition(month: str) -> str:
+    """The partition name of a month, ``month=YYYY-MM``; ValueError for anything else."""
+    if not re.fullmatch(r"\d{4}-(0[1-9]|1[0-2])", month):
+        raise ValueError(f"month must look like YYYY-MM, got {month!r}")
+    return f"month={month}"
 
 
 def ledger_path(landing: Path) -> Path:
@@ -113,7 +129,12 @@ def read_ledger(landing: Path) -> list[dict]:
     if not path.exists():
         return []
     with path.open(encoding="utf-8") as handle:
-        return [json.loads(line) for line in handle if line.strip()]
+        # Shared lock: a parallel task's append is never read half-written.
+        fcntl.flock(handle, fcntl.LOCK_SH)
+        try:
+            return [json.loads(line) for line in handle if line.strip()]
+        finally:
+            fcntl.flock(handle, fcntl.LOCK_UN)
 
 
 def last_checksum(landing: Path, source: str, dataset: str, partition: str) -> str | None:

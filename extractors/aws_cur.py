@@ -1,0 +1,338 @@
+"""AWS Cost and Usage Report 2.0 → landing ``aws_cur/line_items``.
+
+Reads, for each export in the config's ``sources.aws_cur``, the billing
+period's manifest
+``aws/<bucket>/<prefix>/<export>/metadata/BILLING_PERIOD=YYYY-MM/<export>-Manifest.json``
+and exactly the data files its ``dataFiles`` list names (Parquet or gzip CSV
+chunks, ``s3://bucket/key`` read from ``aws/bucket/key`` under the sources
+folder). Chunks of all exports are concatenated into one partition per month;
+the checksum covers the manifests and the chunks, so a redelivery (a new
+manifest) replaces the whole billing period, fewer chunks included.
+
+Must never list the data folder instead of trusting the manifest (an
+in-progress refresh or chunks of an earlier execution would be read), never
+read outside the sources folder, and never open the warehouse. A month without
+a manifest is not delivered yet: nothing is landed.
+
+Also home of the helpers that read and type-check AWS Data Exports files,
+shared with ``aws_carbon``.
+"""
+
+from __future__ import annotations
+
+import csv
+import gzip
+import json
+import logging
+from collections.abc import Iterable
+from pathlib import Path, PurePosixPath
+
+import pyarrow as pa
+import pyarrow.compute as pc
+import pyarrow.csv as pacsv
+import pyarrow.parquet as pq
+
+from extractors.errors import SourceError
+from extractors.landing import LoadRecord, land, month_partition
+from extractors.org_config import OrgConfig
+from extractors.settings import Settings
+
+log = logging.getLogger(__name__)
+
+SOURCE = "aws_cur"
+DATASET = "line_items"
+
+TIMESTAMP = pa.timestamp("us", tz="UTC")
+STRING = pa.string()
+DOUBLE = pa.float64()
+STRING_MAP = pa.map_(pa.string(), pa.string())
+
+# The CUR 2.0 columns the warehouse relies on, with the type each lands as.
+# Every other delivered column is kept as delivered.
+REQUIRED_COLUMNS: dict[str, pa.DataType] = {
+    "bill_billing_period_start_date": TIMESTAMP,
+    "bill_payer_account_id": STRING,
+    "identity_time_interval": STRING,
+    "line_item_usage_start_date": TIMESTAMP,
+    "line_item_usage_end_date": TIMESTAMP,
+    "line_item_usage_account_id": STRING,
+    "line_item_line_item_type": STRING,
+    "line_item_product_code": STRING,
+    "line_item_usage_type": STRING,
+    "line_item_operation": STRING,
+    "line_item_usage_amount": DOUBLE,
+    "pricing_unit": STRING,
+    "line_item_unblended_cost": DOUBLE,
+    "line_item_currency_code": STRING,
+    "line_item_resource_id": STRING,
+    "product_instance_type": STRING,
+    "product_region_code": STRING,
+    "resource_tags": STRING_MAP,
+}
+# Delivered only by exports created with INCLUDE_RESOURCES: null when absent.
+NULL_WHEN_ABSENT = frozenset({"line_item_resource_id"})
+
+
+# --- reading Data Exports files (shared with aws_carbon) ----------------------
+
+
+def relative(path: Path, sources: Path) -> str:
+    """The path as ``_source_file`` and messages show it: relative, with '/'."""
+    return path.relative_to(sources).as_posix()
+
+
+def read_data_file(path: Path, rel: str) -> pa.Table:
+    """One data file: Parquet as typed, CSV (plain or gzip) with every column as text.
+
+    CSV values stay text here so that types come from one place, the dataset's
+    column list (``conform_columns``), rather than from per-chunk guessing.
+    """
+    name = path.name.lower()
+    try:
+        if name.endswith(".parquet"):
+            return pq.ParquetFile(path).read()
+        if name.endswith((".csv", ".csv.gz")):
+            return _read_csv_as_text(path, rel)
+    except (pa.ArrowException, OSError, EOFError, UnicodeDecodeError) as exc:
+        raise SourceError(f"{rel}: cannot be read: {exc}") from None
+    raise SourceError(f"{rel}: unsupported file type (expected .parquet, .csv or .csv.gz)")
+
+
+def _read_csv_as_text(path: Path, rel: str) -> pa.Table:
+    opener = gzip.open if path.name.lower().endswith(".gz") else open
+    with opener(path, "rt", encoding="utf-8-sig", newline="") as handle:
+        header = next(csv.reader(handle), None)
+    if not header:
+        raise SourceError(f"{rel}: empty file, expected a CSV header line")
+    duplicates = sorted({name for name in header if header.count(name) > 1})
+    if duplicates:
+        raise SourceError(f"{rel}: header names column(s) {', '.join(duplicates)} twice")
+    return pacsv.read_csv(
+        path,
+        convert_options=pacsv.ConvertOptions(
+            column_types=dict.fromkeys(header, STRING),
+            null_values=[""],
+            strings_can_be_null=True,
+        ),
+    )
+
+
+def _timestamps(column: pa.ChunkedArray) -> pa.ChunkedArray:
+    """Timestamps of any unit as UTC; text with an offset, or without one (read as UTC)."""
+    if pa.types.is_string(column.type) or pa.types.is_large_string(column.type):
+        try:
+            return pc.cast(column, TIMESTAMP)
+        except pa.ArrowInvalid:
+            return pc.cast(pc.cast(column, pa.timestamp("us")), TIMESTAMP)
+    if (
+        pa.types.is_timestamp(column.type)
+        or pa.types.is_date(column.type)
+        or pa.types.is_null(column.type)
+    ):
+        return pc.cast(column, TIMESTAMP)
+    raise pa.ArrowTypeError(f"cannot read {column.type} as a timestamp")
+
+
+def _json_maps(column: pa.ChunkedArray, rel: str, name: str) -> pa.Array:
+    """CSV deliveries write map columns as JSON objects: parse them into a map."""
+    values = []
+    for row, text in enumerate(column.to_pylist(), start=1):
+        if text is None or text == "":
+            values.append(None)
+            continue
+        try:
+            parsed = json.loads(text)
+        except ValueError:
+            parsed = None
+        if not isinstance(parsed, dict):
+            raise SourceError(
+                f"{rel}: column {name}, data row {row}: expected a JSON object of "
+                f"strings, got {text[:60]!r}"
+            )
+        values.append([(str(k), None if v is None else str(v)) for k, v in parsed.items()])
+    return pa.array(values, type=STRING_MAP)
+
+
+def _cast(column: pa.ChunkedArray, target: pa.DataType, rel: str, name: str):
+    if column.type == target:
+        return column
+    actual = column.type
+    try:
+        if pa.types.is_timestamp(target):
+            return _timestamps(column)
+        if pa.types.is_map(target):
+            if pa.types.is_string(actual) or pa.types.is_large_string(actual):
+                return _json_maps(column, rel, name)
+            if pa.types.is_map(actual):
+                return pc.cast(column, target)
+        elif pa.types.is_floating(target):
+            if not (pa.types.is_boolean(actual) or pa.types.is_temporal(actual)):
+                return pc.cast(column, target)
+        elif pa.types.is_string(target):
+            if (
+                pa.types.is_string(actual)
+                or pa.types.is_large_string(actual)
+                or pa.types.is_dictionary(actual)
+                or pa.types.is_integer(actual)
+                or pa.types.is_null(actual)
+            ):
+                return pc.cast(column, target)
+        else:
+            return pc.cast(column, target)
+    except (pa.ArrowInvalid, pa.ArrowNotImplementedError, pa.ArrowTypeError) as exc:
+        raise SourceError(f"{rel}: column {name}: expected {target}, got {exc}") from None
+    raise SourceError(f"{rel}: column {name}: expected {target}, got a column of type {actual}")
+
+
+def conform_columns(
+    table: pa.Table,
+    columns: dict[str, pa.DataType],
+    rel: str,
+    null_when_absent: Iterable[str] = (),
+) -> pa.Table:
+    """The dataset's columns first, each checked and cast to its landing type,
+    then every other delivered column as delivered, then ``_source_file``."""
+    null_when_absent = frozenset(null_when_absent)
+    conformed = {}
+    for name, target in columns.items():
+        if name in table.column_names:
+            conformed[name] = _cast(table[name], target, rel, name)
+        elif name in null_when_absent:
+            conformed[name] = pa.nulls(table.num_rows, target)
+        else:
+            raise SourceError(f"{rel}: required column {name} is missing (expected {target})")
+    for name in table.column_names:
+        if name not in conformed:
+            conformed[name] = table[name]
+    conformed["_source_file"] = pa.array([rel] * table.num_rows, STRING)
+    return pa.table(conformed)
+
+
+def concat_files(tables: list[pa.Table], rels: list[str]) -> pa.Table:
+    """One table from many files, promoting types (a column one file lacks is null)."""
+    try:
+        return pa.concat_tables(tables, promote_options="permissive")
+    except (pa.ArrowInvalid, pa.ArrowTypeError) as exc:
+        raise SourceError(f"files {', '.join(rels)} disagree on a column's type: {exc}") from None
+
+
+def empty_table(columns: dict[str, pa.DataType]) -> pa.Table:
+    schema = pa.schema([*columns.items(), ("_source_file", STRING)])
+    return schema.empty_table()
+
+
+def log_extra_columns(source: str, month: str, table: pa.Table, known: Iterable[str]) -> None:
+    known = {*known, "_source_file"}
+    extra = [name for name in table.column_names if name not in known]
+    if extra:
+        log.info(
+            "%s %s: %d column(s) beyond the contract kept as delivered: %s",
+            source,
+            month,
+            len(extra),
+            ", ".join(extra),
+        )
+
+
+# --- the CUR manifest ---------------------------------------------------------
+
+
+def _s3_uri_to_path(uri: object, manifest_rel: str, sources: Path) -> Path:
+    """``s3://bucket/key`` → ``<sources>/aws/bucket/key``, refusing escapes."""
+    if not isinstance(uri, str) or not uri.startswith("s3://"):
+        raise SourceError(f"{manifest_rel}: dataFiles entry {uri!r} is not an s3:// URI")
+    bucket, _, key = uri.removeprefix("s3://").partition("/")
+    parts = PurePosixPath(key).parts
+    if (
+        not bucket
+        or bucket in (".", "..")
+        or not key
+        or key.startswith("/")
+        or ".." in parts
+        or "\\" in uri
+    ):
+        raise SourceError(
+            f"{manifest_rel}: dataFiles entry {uri!r} is not a plain s3://bucket/key URI "
+            "(absolute keys and '..' are refused)"
+        )
+    return sources.joinpath("aws", bucket, *parts)
+
+
+def manifest_data_files(manifest: Path, sources: Path) -> list[Path]:
+    """The data files a manifest lists, each checked to exist."""
+    rel = relative(manifest, sources)
+    try:
+        document = json.loads(manifest.read_text(encoding="utf-8"))
+    except (ValueError, UnicodeDecodeError) as exc:
+        raise SourceError(f"{rel}: not valid JSON: {exc}") from None
+    uris = document.get("dataFiles") if isinstance(document, dict) else None
+    if not isinstance(uris, list):
+        raise SourceError(f"{rel}: expected a 'dataFiles' list of s3:// URIs")
+    paths: list[Path] = []
+    for uri in uris:
+        path = _s3_uri_to_path(uri, rel, sources)
+        if path in paths:
+            log.warning("%s lists %s twice; reading it once", rel, uri)
+            continue
+        paths.append(path)
+    for path in paths:
+        if not path.is_file():
+            raise SourceError(
+                f"{rel} lists data file {relative(path, sources)}, which is missing "
+                "(delivery incomplete: nothing landed, the previous partition is kept)"
+            )
+    return paths
+
+
+def export_root(sources: Path, bucket: str, prefix: str, export: str) -> Path:
+    return sources.joinpath("aws", bucket, *PurePosixPath(prefix).parts, export)
+
+
+def extract(month: str, settings: Settings, config: OrgConfig) -> list[LoadRecord]:
+    """Land ``aws_cur/line_items`` for ``month`` from every configured export."""
+    partition = month_partition(month)
+    cur = config.sources.aws_cur
+    if cur is None:
+        log.info("%s %s: not configured (no sources.aws_cur); skipped", SOURCE, month)
+        return []
+    manifests: list[Path] = []
+    data_files: list[Path] = []
+    for export in cur.exports:
+        root = export_root(settings.sources, cur.bucket, cur.prefix, export)
+        manifest = root / "metadata" / f"BILLING_PERIOD={month}" / f"{export}-Manifest.json"
+        if not manifest.is_file():
+            log.info(
+                "%s %s: export %s not delivered (no %s)",
+                SOURCE,
+                month,
+                export,
+                relative(manifest, settings.sources),
+            )
+            continue
+        manifests.append(manifest)
+        data_files.extend(manifest_data_files(manifest, settings.sources))
+    if not manifests:
+        return []
+
+    def build_table() -> pa.Table:
+        rels = [relative(path, settings.sources) for path in data_files]
+        tables = [
+            conform_columns(read_data_file(path, rel), REQUIRED_COLUMNS, rel, NULL_WHEN_ABSENT)
+            for path, rel in zip(data_files, rels, strict=True)
+        ]
+        if not tables:
+            return empty_table(REQUIRED_COLUMNS)
+        table = concat_files(tables, rels)
+        log_extra_columns(SOURCE, month, table, REQUIRED_COLUMNS)
+        return table
+
+    record = land(
+        settings.landing,
+        source=SOURCE,
+        dataset=DATASET,
+        partition=partition,
+        files=[*manifests, *data_files],
+        relative_to=settings.sources,
+        build_table=build_table,
+    )
+    return [record]

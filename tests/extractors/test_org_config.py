@@ -1,0 +1,328 @@
+"""Organisation config: whole-file validation with key paths, then the org tables."""
+
+from __future__ import annotations
+
+import datetime as dt
+from pathlib import Path
+
+import pyarrow.parquet as pq
+import pytest
+
+from extractors.errors import ConfigError
+from extractors.landing import read_ledger
+from extractors.org_config import ORG_SCHEMAS, glob_to_like, land_config, load_config
+
+pytest_plugins = ["extractor_fixtures"]
+
+EXAMPLE = Path(__file__).resolve().parents[2] / "config" / "org.example.yml"
+
+
+def org_table(landing: Path, name: str):
+    return pq.read_table(landing / "org" / name / "snapshot=current" / "part-0.parquet")
+
+
+def test_the_example_config_loads():
+    # WHEN the bundled example is loaded
+    config = load_config(EXAMPLE)
+    # THEN its systems, sites and sources are all there
+    assert [s.id for s in config.systems] == [
+        "llm-chat-api",
+        "helio-lm-pretrain",
+        "support-bot-finetune",
+    ]
+    assert config.sites[0].pue[1].valid_to is None
+    assert config.clusters[0].partitions == {"gpu-a100": "A100", "gpu-h100": "H100"}
+    assert config.sources.aws_cur.exports == ("helio-cur2",)
+    assert config.sources.slurm.clusters == ("hpc1",)
+
+
+def test_example_lands_every_org_table(landing):
+    # GIVEN the example config WHEN its tables are landed
+    records = land_config(load_config(EXAMPLE), landing)
+    # THEN one table per contract table, each with its explicit schema
+    assert [(r.source, r.dataset, r.partition, r.status) for r in records] == [
+        ("org", name, "snapshot=current", "loaded") for name in ORG_SCHEMAS
+    ]
+    for name, schema in ORG_SCHEMAS.items():
+        assert org_table(landing, name).schema == schema, name
+    # AND rules are ordered by system, then by rule, in file order
+    rules = org_table(landing, "attribution_rules").to_pylist()
+    assert [
+        (r["rule_order"], r["system_id"], r["source_type"], r["tag_key"], r["like_pattern"])
+        for r in rules
+    ] == [
+        (1, "llm-chat-api", "aws_tag", "ai-system", "llm-chat-api"),
+        (2, "llm-chat-api", "inference_service", None, "llm-chat-api"),
+        (3, "helio-lm-pretrain", "slurm_job_name", None, "helio-lm-%"),
+        (4, "helio-lm-pretrain", "mlflow_experiment", None, "helio-lm-pretrain"),
+        (5, "helio-lm-pretrain", "aws_tag", "ai-system", "helio-lm-pretrain"),
+        (6, "support-bot-finetune", "gcp_label", "ai-system", "support-bot-finetune"),
+        (7, "support-bot-finetune", "mlflow_experiment", None, "support-bot-ft"),
+    ]
+    settings = {r["key"]: r["value"] for r in org_table(landing, "settings").to_pylist()}
+    assert settings == {
+        "grid_factor_set": "default",
+        "gpu_utilisation_default": "0.5",
+        "allocation_basis": "cost",
+        "organisation_name": "Helio Labs (demo)",
+        "reporting_year": "2025",
+    }
+    assert org_table(landing, "site_pue").to_pylist() == [
+        {
+            "site_id": "fra-dc1",
+            "valid_from": dt.date(2024, 1, 1),
+            "valid_to": dt.date(2025, 7, 1),
+            "pue": 1.4,
+        },
+        {"site_id": "fra-dc1", "valid_from": dt.date(2025, 7, 1), "valid_to": None, "pue": 1.32},
+    ]
+    assert org_table(landing, "cluster_partitions").num_rows == 2
+    assert org_table(landing, "hardware")["servers"].to_pylist() == [4, 2]
+    assert org_table(landing, "instruments")["mwh"].to_pylist() == [120.0]
+
+
+def test_unchanged_config_is_recorded_unchanged(landing):
+    land_config(load_config(EXAMPLE), landing)
+    before = (landing / "org/systems/snapshot=current/part-0.parquet").read_bytes()
+    records = land_config(load_config(EXAMPLE), landing)
+    assert {r.status for r in records} == {"unchanged"}
+    assert (landing / "org/systems/snapshot=current/part-0.parquet").read_bytes() == before
+
+
+@pytest.mark.parametrize(
+    ("glob", "like"),
+    [
+        ("helio-lm-*", "helio-lm-%"),
+        ("run-?", "run-_"),
+        ("50%_off", "50\\%\\_off"),
+        ("a\\b*", "a\\\\b%"),
+        ("[abc]", "[abc]"),
+    ],
+)
+def test_globs_become_like_patterns_with_backslash_escape(glob, like):
+    assert glob_to_like(glob) == like
+
+
+def set_kind(doc):
+    doc["systems"][1]["kind"] = "trainer"
+
+
+def add_unknown_key(doc):
+    doc["systems"][0]["owners"] = ["a@example.org"]
+
+
+def duplicate_system(doc):
+    doc["systems"][1]["id"] = "chat"
+
+
+def unattributed_system(doc):
+    doc["systems"][0]["id"] = "unattributed"
+
+
+def unknown_cluster_site(doc):
+    doc["clusters"][1]["site"] = "dc9"
+
+
+def unknown_hardware_site(doc):
+    doc["hardware"] = [
+        {
+            "id": "nodes",
+            "site": "dc2",
+            "server_model": "HGX",
+            "gpu_model": "A100",
+            "gpus_per_server": 8,
+            "servers": 2,
+            "acquired_on": dt.date(2024, 1, 1),
+            "lifetime_years": 4,
+            "use_share": 1.0,
+        }
+    ]
+
+
+def pue_below_one(doc):
+    doc["sites"][0]["pue"][0]["value"] = 0.9
+
+
+def bad_date(doc):
+    doc["sites"][0]["pue"][0]["from"] = "2025-13-01"
+
+
+def overlapping_pue(doc):
+    doc["sites"][0]["pue"].append({"from": dt.date(2025, 1, 1), "value": 1.2})
+
+
+def missing_name(doc):
+    del doc["organisation"]["name"]
+
+
+def norway_problem(doc):
+    doc["sites"][0]["country"] = False  # what YAML makes of a bare NO
+
+
+def unknown_slurm_cluster(doc):
+    doc["sources"]["slurm"]["clusters"].append("hpc3")
+
+
+def bad_allocation_basis(doc):
+    doc["methodology"]["allocation_basis"] = "energy"
+
+
+def unknown_top_level_key(doc):
+    doc["password"] = "hunter2"
+
+
+def unknown_rule_type(doc):
+    doc["systems"][0]["match"]["k8s_namespace"] = ["chat"]
+
+
+def rule_claimed_twice(doc):
+    doc["systems"][1]["match"]["inference_service"] = ["chat-*"]
+
+
+def utilisation_above_one(doc):
+    doc["methodology"]["gpu_utilisation_default"] = 50
+
+
+@pytest.mark.parametrize(
+    ("mistake", "message"),
+    [
+        (
+            set_kind,
+            "systems[1].kind: expected one of production_inference, training_pipeline, fine_tuning_workflow, got 'trainer'",
+        ),
+        (
+            add_unknown_key,
+            "systems[0].owners: unknown key (expected one of: id, name, kind, owner, description, match)",
+        ),
+        (duplicate_system, "systems[1].id: system id 'chat' is already used by systems[0]"),
+        (unattributed_system, "systems[0].id: 'unattributed' is reserved"),
+        (unknown_cluster_site, "clusters[1].site: unknown site 'dc9' (sites: dc1)"),
+        (unknown_hardware_site, "hardware[0].site: unknown site 'dc2' (sites: dc1)"),
+        (pue_below_one, "sites[0].pue[0].value: expected a number >= 1, got 0.9"),
+        (bad_date, "sites[0].pue[0].from: expected a date YYYY-MM-DD, got '2025-13-01'"),
+        (overlapping_pue, "sites[0].pue[1]: period from 2025-01-01 overlaps sites[0].pue[0]"),
+        (missing_name, "organisation.name: required key is missing"),
+        (
+            norway_problem,
+            "sites[0].country: expected a string, got false (YAML reads bare yes/no/on/off as booleans: quote the value)",
+        ),
+        (
+            unknown_slurm_cluster,
+            "sources.slurm.clusters[2]: unknown cluster 'hpc3' (clusters: hpc1, hpc2)",
+        ),
+        (
+            bad_allocation_basis,
+            "methodology.allocation_basis: expected one of cost, usage, got 'energy'",
+        ),
+        (unknown_top_level_key, "password: unknown key"),
+        (unknown_rule_type, "systems[0].match.k8s_namespace: unknown key"),
+        (
+            rule_claimed_twice,
+            "systems[1].match.inference_service: pattern 'chat-*' is already claimed by systems[0]",
+        ),
+        (
+            utilisation_above_one,
+            "methodology.gpu_utilisation_default: expected a number <= 1, got 50",
+        ),
+    ],
+)
+def test_each_mistake_is_named_and_nothing_is_written(
+    config_doc, write_config, landing, mistake, message
+):
+    # GIVEN a config with one mistake
+    mistake(config_doc)
+    path = write_config(config_doc)
+    # WHEN it is loaded and landed
+    with pytest.raises(ConfigError) as error:
+        land_config(load_config(path), landing)
+    # THEN the message names the key path and the expectation, and no table is written
+    assert message in str(error.value)
+    assert "1 mistake;" in str(error.value)
+    assert not landing.exists()
+
+
+def test_all_mistakes_are_reported_at_once(config_doc, write_config):
+    set_kind(config_doc)
+    pue_below_one(config_doc)
+    unknown_cluster_site(config_doc)
+    with pytest.raises(ConfigError) as error:
+        load_config(write_config(config_doc))
+    message = str(error.value)
+    assert "has 3 mistakes; nothing was written" in message
+    assert (
+        "systems[1].kind" in message
+        and "sites[0].pue[0].value" in message
+        and "clusters[1].site" in message
+    )
+
+
+def test_broken_config_leaves_landed_org_tables_as_they_were(config_doc, write_config, landing):
+    # GIVEN org tables landed from a valid config
+    path = write_config(config_doc)
+    land_config(load_config(path), landing)
+    before = (landing / "org/systems/snapshot=current/part-0.parquet").read_bytes()
+    # WHEN the config is edited into an invalid one
+    set_kind(config_doc)
+    write_config(config_doc)
+    with pytest.raises(ConfigError):
+        land_config(load_config(path), landing)
+    # THEN the tables and the ledger are untouched
+    assert (landing / "org/systems/snapshot=current/part-0.parquet").read_bytes() == before
+    assert len(read_ledger(landing)) == len(ORG_SCHEMAS)
+
+
+@pytest.mark.parametrize(
+    ("text", "message"),
+    [
+        (
+            "organisation: {name: A, name: B}\n",
+            "key 'name' is given twice in one mapping (first on line 1)",
+        ),
+        ("organisation: [unclosed\n", "is not valid YAML"),
+        ("", "expected a mapping with keys organisation, methodology"),
+        ("- just\n- a list\n", "expected a mapping with keys organisation, methodology"),
+    ],
+)
+def test_unreadable_yaml_is_refused(tmp_path, text, message):
+    path = tmp_path / "org.yml"
+    path.write_text(text)
+    with pytest.raises(ConfigError) as error:
+        load_config(path)
+    assert message in str(error.value)
+
+
+def test_missing_file_is_named(tmp_path):
+    with pytest.raises(ConfigError, match=r"nowhere\.yml not found"):
+        load_config(tmp_path / "nowhere.yml")
+
+
+def test_minimal_cloud_only_config_lands_empty_on_premises_tables(write_config, landing):
+    # GIVEN an organisation with no sites, clusters or hardware, and only GCP
+    doc = {
+        "organisation": {"name": "Cloud Only", "reporting_year": 2025},
+        "methodology": {
+            "grid_factor_set": "default",
+            "gpu_utilisation_default": 0.6,
+            "allocation_basis": "usage",
+        },
+        "systems": [
+            {
+                "id": "bot",
+                "name": "Bot",
+                "kind": "fine_tuning_workflow",
+                "owner": "me@example.org",
+                "match": {"gcp_label": {"app": ["bot-*", "bot"]}},
+            }
+        ],
+        "sources": {"gcp_carbon": {"project": "p", "dataset": "d"}},
+    }
+    config = load_config(write_config(doc))
+    assert config.sources.aws_cur is None and config.sources.gcp_carbon.project == "p"
+    # WHEN landed THEN the on-premises tables exist, empty, with their schemas
+    land_config(config, landing)
+    assert org_table(landing, "clusters").num_rows == 0
+    assert org_table(landing, "hardware").schema == ORG_SCHEMAS["hardware"]
+    assert [r["like_pattern"] for r in org_table(landing, "attribution_rules").to_pylist()] == [
+        "bot-%",
+        "bot",
+    ]

@@ -52,7 +52,8 @@ def bad_input_fails_fast():
     # A real one-day data interval (Airflow 3's "@daily" has none): each run
     # owns [midnight, next midnight) UTC, so backfills replay exact nights.
     schedule=CronDataIntervalTimetable("0 0 * * *", timezone="UTC"),
-    start_date=dt.datetime(2025, 1, 1, tzinfo=dt.UTC),
+    # Early enough for backfills of past disclosure years.
+    start_date=dt.datetime(2019, 1, 1, tzinfo=dt.UTC),
     catchup=False,
     max_active_runs=1,
     default_args={

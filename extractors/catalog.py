@@ -7,6 +7,7 @@ time, so it must never import pyarrow, boto3 or a source module.
 from __future__ import annotations
 
 import datetime as dt
+import re
 
 # Source name -> how many months before the run's month are re-checked every
 # night. Billing exports redeliver a closed month for about two weeks; carbon
@@ -38,10 +39,8 @@ def shift_month(month: str, delta: int) -> str:
 def months_between(first: str, last: str) -> list[str]:
     """Inclusive list of YYYY-MM months from ``first`` to ``last``."""
     for value in (first, last):
-        try:
-            dt.datetime.strptime(value, "%Y-%m")
-        except ValueError as exc:
-            raise ValueError(f"month must look like YYYY-MM, got {value!r}") from exc
+        if not re.fullmatch(r"\d{4}-(0[1-9]|1[0-2])", value or ""):
+            raise ValueError(f"month must look like YYYY-MM, got {value!r}")
     if first > last:
         raise ValueError(f"from-month {first} is after to-month {last}")
     months, current = [], first

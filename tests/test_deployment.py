@@ -76,7 +76,7 @@ def test_named_volumes_are_declared():
 def test_no_secret_is_written_in_the_file():
     text = (ROOT / "docker-compose.yml").read_text()
     for key in ("POSTGRES_PASSWORD", "JWT_SECRET"):
-        for match in re.finditer(rf"{key}\s*:\s*(\S+)", text):
+        for match in re.finditer(rf"^\s*\w*{key}\s*:\s+(\S+)", text, re.M):
             assert match.group(1).startswith("${"), match.group(0)
     assert not re.search(r"://airflow:[^$]", text)
 

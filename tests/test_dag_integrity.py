@@ -7,7 +7,7 @@ import time
 import pytest
 from airflow.dag_processing.dagbag import DagBag
 
-from conftest import ROOT
+from helpers import ROOT
 
 
 @pytest.fixture(scope="module")

@@ -22,7 +22,7 @@ from pathlib import Path
 import duckdb
 import pytest
 
-from conftest import BIN, run
+from helpers import BIN, run
 
 pytestmark = pytest.mark.e2e
 

@@ -18,8 +18,8 @@ import duckdb
 import pyarrow.parquet as pq
 import pytest
 
-from conftest import BIN, ROOT, run
 from extractors.demo.generate import generate
+from helpers import BIN, ROOT, run
 
 pytestmark = pytest.mark.e2e
 

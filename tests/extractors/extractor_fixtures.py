@@ -5,7 +5,7 @@ config written as YAML and loaded by the real loader, settings pointing at
 all three, and helpers to read back the ledger and the landed partitions.
 
 Why not ``tests/extractors/conftest.py``: ``tests/test_dag_integrity.py`` and
-the e2e tests do ``from conftest import ...``, and pytest imports every
+the e2e tests do ``from helpers import ...``, and pytest imports every
 ``conftest.py`` under the module name ``conftest``, so a second one here
 would shadow ``tests/conftest.py`` for them.
 """

@@ -110,6 +110,7 @@ def ai_carbon_nightly():
                         "partition": record.partition,
                         "status": record.status,
                         "rows": record.rows,
+                        "quarantined": getattr(record, "quarantined", 0),
                     }
                 )
         return loads

@@ -24,16 +24,25 @@ from collections.abc import Callable, Sequence
 from extractors import (
     aws_carbon,
     aws_cur,
+    aws_focus,
+    azure_carbon,
+    azure_emissions_export,
+    codecarbon,
+    focus_files,
     gcp_billing,
     gcp_carbon,
     inference_requests,
     mlflow_runs,
+    nvidia_smi,
+    opencost,
+    prometheus_dcgm,
     slurm,
 )
 from extractors.catalog import months_between
 from extractors.errors import ConfigError, SourceError
 from extractors.landing import LoadRecord, month_partition
 from extractors.org_config import OrgConfig, land_config, load_config
+from extractors.remote import SourceUnavailable
 from extractors.settings import Settings
 
 __all__ = ["SOURCES", "main", "months_between"]
@@ -43,11 +52,19 @@ Extract = Callable[[str, Settings, OrgConfig], list[LoadRecord]]
 _MODULES = {
     "aws_cur": aws_cur,
     "aws_carbon": aws_carbon,
+    "aws_focus": aws_focus,
     "gcp_billing": gcp_billing,
     "gcp_carbon": gcp_carbon,
+    "azure_carbon": azure_carbon,
+    "azure_emissions_export": azure_emissions_export,
+    "focus": focus_files,
     "slurm": slurm,
     "mlflow": mlflow_runs,
     "inference": inference_requests,
+    "dcgm": prometheus_dcgm,
+    "opencost": opencost,
+    "nvidia_smi": nvidia_smi,
+    "codecarbon": codecarbon,
 }
 SOURCES: dict[str, Extract] = {name: module.extract for name, module in _MODULES.items()}
 
@@ -129,7 +146,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     )
     try:
         run(args.command, months, Settings.from_env())
-    except (SourceError, ConfigError) as exc:
+    except (SourceError, SourceUnavailable, ConfigError) as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 2
     return 0

@@ -4,7 +4,8 @@ Reads, for each export in the config's ``sources.aws_carbon``, every data file
 of the month under
 ``aws/<bucket>/<prefix>/<export>/data/model_version=<v>/usage_period=YYYY-MM/``
 (Parquet or CSV, any number of model versions: after a model change AWS
-delivers both for a while, and both are kept). ``model_version`` comes from
+delivers both for a while, and both are kept), from the sources folder or,
+with ``storage: s3``, from S3 through ``object_store``. ``model_version`` comes from
 the folder when a file lacks the column. The five per-scope value/unit pairs
 arrived in late 2025: older deliveries land them as nulls. Every unit must be
 ``MTCO2e`` (metric tonnes; GCP reports kilograms), so a unit change can never
@@ -17,6 +18,7 @@ read outside the sources folder, and never open the warehouse.
 from __future__ import annotations
 
 import logging
+import re
 from pathlib import Path
 
 import pyarrow as pa
@@ -29,14 +31,16 @@ from extractors.aws_cur import (
     concat_files,
     conform_columns,
     empty_table,
-    export_root,
+    export_key,
     log_extra_columns,
+    open_stores,
     read_data_file,
     relative,
 )
 from extractors.errors import SourceError
 from extractors.landing import LoadRecord, land, month_partition
-from extractors.org_config import OrgConfig
+from extractors.object_store import ObjectInfo, ObjectStore
+from extractors.org_config import ExportLocation, OrgConfig
 from extractors.settings import Settings
 
 log = logging.getLogger(__name__)
@@ -78,20 +82,31 @@ UNIT_COLUMNS = tuple(name for name in COLUMNS if name.endswith("_unit"))
 DATA_SUFFIXES = (".parquet", ".csv", ".csv.gz")
 
 
-def _month_files(root: Path, month: str, rel_root: str) -> list[tuple[Path, str]]:
-    """(file, model version from its folder) for every data file of the month."""
+def _month_files(
+    store: ObjectStore, location: ExportLocation, month: str
+) -> list[tuple[ObjectInfo, str]]:
+    """(object, model version from its folder) for every data file of the month."""
+    data_prefix = export_key(location, "data") + "/"
+    folder = re.compile(
+        re.escape(data_prefix)
+        + r"model_version=([^/]+)/usage_period="
+        + re.escape(month)
+        + r"/([^/]+)"
+    )
     found = []
-    for folder in sorted((root / "data").glob(f"model_version=*/usage_period={month}")):
-        version = folder.parent.name.removeprefix("model_version=")
-        for path in sorted(folder.iterdir()):
-            if path.name.startswith((".", "_")) or not path.is_file():
-                continue  # hidden and marker files (_SUCCESS) are not data
-            if not path.name.lower().endswith(DATA_SUFFIXES):
-                raise SourceError(
-                    f"{rel_root}/{path.relative_to(root).as_posix()}: unsupported file type "
-                    "(expected .parquet, .csv or .csv.gz)"
-                )
-            found.append((path, version))
+    for info in store.list(location.bucket, data_prefix):
+        match = folder.fullmatch(info.key)
+        if match is None:
+            continue
+        version, name = match.groups()
+        if name.startswith((".", "_")):
+            continue  # hidden and marker files (_SUCCESS) are not data
+        if not name.lower().endswith(DATA_SUFFIXES):
+            raise SourceError(
+                f"aws/{location.bucket}/{info.key}: unsupported file type "
+                "(expected .parquet, .csv or .csv.gz)"
+            )
+        found.append((info, version))
     return found
 
 
@@ -125,20 +140,18 @@ def extract(month: str, settings: Settings, config: OrgConfig) -> list[LoadRecor
         log.info("%s %s: not configured (no sources.aws_carbon); skipped", SOURCE, month)
         return []
     files: list[tuple[Path, str]] = []
-    for export in carbon.exports:
-        root = export_root(settings.sources, carbon.bucket, carbon.prefix, export)
-        rel_root = relative(root, settings.sources)
-        found = _month_files(root, month, rel_root)
+    for location, store in open_stores(settings.sources, carbon):
+        found = _month_files(store, location, month)
         if not found:
             log.info(
                 "%s %s: export %s not delivered (no %s/data/model_version=*/usage_period=%s/)",
                 SOURCE,
                 month,
-                export,
-                rel_root,
+                location.name,
+                f"aws/{location.bucket}/{export_key(location)}",
                 month,
             )
-        files.extend(found)
+        files.extend((store.fetch(location.bucket, info), version) for info, version in found)
     if not files:
         return []
 

@@ -5,7 +5,8 @@ period's manifest
 ``aws/<bucket>/<prefix>/<export>/metadata/BILLING_PERIOD=YYYY-MM/<export>-Manifest.json``
 and exactly the data files its ``dataFiles`` list names (Parquet or gzip CSV
 chunks, ``s3://bucket/key`` read from ``aws/bucket/key`` under the sources
-folder). Chunks of all exports are concatenated into one partition per month;
+folder, or with ``storage: s3`` from S3 itself, mirrored there first: see
+``object_store``). Chunks of all exports are concatenated into one partition per month;
 the checksum covers the manifests and the chunks, so a redelivery (a new
 manifest) replaces the whole billing period, fewer chunks included.
 
@@ -25,7 +26,7 @@ import gzip
 import json
 import logging
 from collections.abc import Iterable
-from pathlib import Path, PurePosixPath
+from pathlib import Path
 
 import pyarrow as pa
 import pyarrow.compute as pc
@@ -34,7 +35,8 @@ import pyarrow.parquet as pq
 
 from extractors.errors import SourceError
 from extractors.landing import LoadRecord, land, month_partition
-from extractors.org_config import OrgConfig
+from extractors.object_store import ObjectInfo, ObjectStore, checked_key, store_for
+from extractors.org_config import ExportLocation, ExportSource, OrgConfig
 from extractors.settings import Settings
 
 log = logging.getLogger(__name__)
@@ -237,29 +239,23 @@ def log_extra_columns(source: str, month: str, table: pa.Table, known: Iterable[
 # --- the CUR manifest ---------------------------------------------------------
 
 
-def _s3_uri_to_path(uri: object, manifest_rel: str, sources: Path) -> Path:
-    """``s3://bucket/key`` → ``<sources>/aws/bucket/key``, refusing escapes."""
+def parse_s3_uri(uri: object, manifest_rel: str) -> tuple[str, str]:
+    """``s3://bucket/key`` → (bucket, key), refusing keys that could escape the bucket folder."""
     if not isinstance(uri, str) or not uri.startswith("s3://"):
         raise SourceError(f"{manifest_rel}: dataFiles entry {uri!r} is not an s3:// URI")
     bucket, _, key = uri.removeprefix("s3://").partition("/")
-    parts = PurePosixPath(key).parts
-    if (
-        not bucket
-        or bucket in (".", "..")
-        or not key
-        or key.startswith("/")
-        or ".." in parts
-        or "\\" in uri
-    ):
+    try:
+        checked_key(bucket, key)
+    except SourceError:
         raise SourceError(
             f"{manifest_rel}: dataFiles entry {uri!r} is not a plain s3://bucket/key URI "
             "(absolute keys and '..' are refused)"
-        )
-    return sources.joinpath("aws", bucket, *parts)
+        ) from None
+    return bucket, key
 
 
-def manifest_data_files(manifest: Path, sources: Path) -> list[Path]:
-    """The data files a manifest lists, each checked to exist."""
+def manifest_data_files(manifest: Path, sources: Path, store: ObjectStore) -> list[Path]:
+    """The data files a manifest lists, each checked to exist before any is read."""
     rel = relative(manifest, sources)
     try:
         document = json.loads(manifest.read_text(encoding="utf-8"))
@@ -268,24 +264,76 @@ def manifest_data_files(manifest: Path, sources: Path) -> list[Path]:
     uris = document.get("dataFiles") if isinstance(document, dict) else None
     if not isinstance(uris, list):
         raise SourceError(f"{rel}: expected a 'dataFiles' list of s3:// URIs")
-    paths: list[Path] = []
+    objects: list[tuple[str, str]] = []
     for uri in uris:
-        path = _s3_uri_to_path(uri, rel, sources)
-        if path in paths:
+        entry = parse_s3_uri(uri, rel)
+        if entry in objects:
             log.warning("%s lists %s twice; reading it once", rel, uri)
             continue
-        paths.append(path)
-    for path in paths:
-        if not path.is_file():
+        objects.append(entry)
+    infos: dict[tuple[str, str], ObjectInfo | None] = {}
+    for bucket in dict.fromkeys(bucket for bucket, _ in objects):
+        keys = [key for b, key in objects if b == bucket]
+        infos.update({(bucket, key): info for key, info in store.stat(bucket, keys).items()})
+    for bucket, key in objects:
+        if infos[(bucket, key)] is None:
             raise SourceError(
-                f"{rel} lists data file {relative(path, sources)}, which is missing "
-                "(delivery incomplete: nothing landed, the previous partition is kept)"
+                f"{rel} lists data file {relative(store.local_path(bucket, key), sources)}, "
+                "which is missing (delivery incomplete: nothing landed, the previous partition "
+                "is kept)"
             )
-    return paths
+    return [store.fetch(bucket, infos[(bucket, key)]) for bucket, key in objects]
 
 
-def export_root(sources: Path, bucket: str, prefix: str, export: str) -> Path:
-    return sources.joinpath("aws", bucket, *PurePosixPath(prefix).parts, export)
+def export_key(location: ExportLocation, *parts: str) -> str:
+    """The S3 key of ``parts`` under an export: ``<prefix>/<export>/<parts...>``."""
+    return "/".join(part for part in (location.prefix, location.name, *parts) if part)
+
+
+def open_stores(sources: Path, section: ExportSource) -> list[tuple[ExportLocation, ObjectStore]]:
+    """Each configured export with the store that reads it (one per role and region)."""
+    stores: dict[tuple[str | None, str | None], ObjectStore] = {}
+    opened = []
+    for location in section.locations:
+        identity = (location.role_arn, location.region)
+        if identity not in stores:
+            stores[identity] = store_for(
+                sources,
+                section.storage,
+                region=location.region,
+                profile=section.profile,
+                role_arn=location.role_arn,
+                endpoint_url=section.endpoint_url,
+                max_attempts=section.max_attempts,
+            )
+        opened.append((location, stores[identity]))
+    return opened
+
+
+def fetch_manifests(
+    source: str, month: str, sources: Path, section: ExportSource
+) -> tuple[list[Path], list[Path]]:
+    """(manifests, data files) of every export delivered for the billing period ``month``."""
+    manifests: list[Path] = []
+    data_files: list[Path] = []
+    for location, store in open_stores(sources, section):
+        key = export_key(
+            location, "metadata", f"BILLING_PERIOD={month}", f"{location.name}-Manifest.json"
+        )
+        info = store.stat(location.bucket, [key])[key]
+        if info is None:
+            log.info(
+                "%s %s: export %s not delivered (no %s)",
+                source,
+                month,
+                location.name,
+                relative(store.local_path(location.bucket, key), sources),
+            )
+            continue
+        manifest = store.fetch(location.bucket, info)
+        manifests.append(manifest)
+        data_files.extend(manifest_data_files(manifest, sources, store))
+    return manifests, data_files
 
 
 def extract(month: str, settings: Settings, config: OrgConfig) -> list[LoadRecord]:
@@ -295,22 +343,7 @@ def extract(month: str, settings: Settings, config: OrgConfig) -> list[LoadRecor
     if cur is None:
         log.info("%s %s: not configured (no sources.aws_cur); skipped", SOURCE, month)
         return []
-    manifests: list[Path] = []
-    data_files: list[Path] = []
-    for export in cur.exports:
-        root = export_root(settings.sources, cur.bucket, cur.prefix, export)
-        manifest = root / "metadata" / f"BILLING_PERIOD={month}" / f"{export}-Manifest.json"
-        if not manifest.is_file():
-            log.info(
-                "%s %s: export %s not delivered (no %s)",
-                SOURCE,
-                month,
-                export,
-                relative(manifest, settings.sources),
-            )
-            continue
-        manifests.append(manifest)
-        data_files.extend(manifest_data_files(manifest, settings.sources))
+    manifests, data_files = fetch_manifests(SOURCE, month, settings.sources, cur)
     if not manifests:
         return []
 

@@ -16,11 +16,19 @@ import re
 LOOKBACK_MONTHS: dict[str, int] = {
     "aws_cur": 1,
     "aws_carbon": 3,
+    "aws_focus": 1,
     "gcp_billing": 1,
     "gcp_carbon": 2,
+    "azure_carbon": 2,
+    "azure_emissions_export": 3,
+    "focus": 1,
     "slurm": 1,
     "mlflow": 1,
     "inference": 1,
+    "dcgm": 0,  # Prometheus keeps weeks, not months: a re-read old month would land less
+    "opencost": 0,  # reads the same Prometheus
+    "nvidia_smi": 1,
+    "codecarbon": 1,
 }
 
 SOURCE_NAMES: tuple[str, ...] = tuple(LOOKBACK_MONTHS)

@@ -3,7 +3,9 @@
 Reads one JSON-lines file per invoice month,
 ``gcp/<project>/<dataset>/gcp_billing_export_v1_<ACCOUNT>/invoice_month=YYYYMM.jsonl``
 (``<ACCOUNT>`` is the billing account id with ``-`` replaced by ``_``, as
-BigQuery names the table), each line one row of the BigQuery table as the
+BigQuery names the table; ``gcp_billing_export_resource_v1_<ACCOUNT>`` with
+``table: detailed``); with ``client: bigquery`` that file is first brought up
+to date from BigQuery by ``gcp_bigquery``, each line one row of the BigQuery table as the
 client library returns it: records as objects, repeated fields as lists,
 timestamps as ISO strings. Rows are parsed into the explicit Arrow schema
 below, the one place the landed types are defined; fields the schema does not
@@ -247,10 +249,13 @@ def read_json_lines(
 # --- the billing export -------------------------------------------------------
 
 
-def export_file(sources: Path, project: str, dataset: str, account: str, month: str) -> Path:
-    table = f"gcp_billing_export_v1_{account.replace('-', '_')}"
+def export_file(
+    sources: Path, project: str, dataset: str, account: str, month: str, table: str = "standard"
+) -> Path:
+    kind = "resource_v1" if table == "detailed" else "v1"
+    folder = f"gcp_billing_export_{kind}_{account.replace('-', '_')}"
     name = f"invoice_month={month.replace('-', '')}.jsonl"
-    return sources / "gcp" / project / dataset / table / name
+    return sources / "gcp" / project / dataset / folder / name
 
 
 def extract(month: str, settings: Settings, config: OrgConfig) -> list[LoadRecord]:
@@ -261,9 +266,18 @@ def extract(month: str, settings: Settings, config: OrgConfig) -> list[LoadRecor
         log.info("%s %s: not configured (no sources.gcp_billing); skipped", SOURCE, month)
         return []
     path = export_file(
-        settings.sources, billing.project, billing.dataset, billing.billing_account_id, month
+        settings.sources,
+        billing.project,
+        billing.dataset,
+        billing.billing_account_id,
+        month,
+        billing.table,
     )
     rel = path.relative_to(settings.sources).as_posix()
+    if billing.client == "bigquery":
+        from extractors import gcp_bigquery  # the client library only when configured
+
+        gcp_bigquery.refresh_billing(billing, month, path, rel)
     if not path.is_file():
         log.info("%s %s: not delivered (no %s)", SOURCE, month, rel)
         return []

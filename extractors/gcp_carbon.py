@@ -3,7 +3,9 @@
 Reads one JSON-lines file per usage month,
 ``gcp/<project>/<dataset>/carbon_footprint/usage_month=YYYY-MM.jsonl``, each
 line one row of the BigQuery ``carbon_footprint`` table as the client library
-returns it (same convention as the billing export), into the explicit Arrow
+returns it (same convention as the billing export; with ``client: bigquery``
+the file is first replaced by the month as BigQuery holds it, by
+``gcp_bigquery``), into the explicit Arrow
 schema below. Values are kilograms CO2e, as Google reports them.
 
 Must never convert units or drop a model version (the Data Transfer Service
@@ -83,6 +85,10 @@ def extract(month: str, settings: Settings, config: OrgConfig) -> list[LoadRecor
         / f"usage_month={month}.jsonl"
     )
     rel = path.relative_to(settings.sources).as_posix()
+    if carbon.client == "bigquery":
+        from extractors import gcp_bigquery  # the client library only when configured
+
+        gcp_bigquery.refresh_carbon(carbon, month, path)
     if not path.is_file():
         log.info("%s %s: not delivered (no %s)", SOURCE, month, rel)
         return []

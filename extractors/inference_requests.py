@@ -3,17 +3,21 @@
 Reads ``inference/requests_YYYY-MM.csv``: hourly request counts per service,
 header ``timestamp,service,requests,tokens`` (UTC ISO timestamps; ``tokens``
 may be empty when the service does not count them). Columns beyond those four
-land as text.
+land as text. When ``sources.inference.prometheus`` is configured, the same
+dataset is read from Prometheus counters instead (``inference_prometheus``).
 
-Must never land a row it had to guess at: a negative or fractional count, an
-unreadable timestamp or an hour outside the file's month stops the load with
-its file, line and column. Never opens the warehouse.
+Must never land a row it had to guess at: a row with a negative or fractional
+count, an unreadable timestamp, an hour outside the file's month or the wrong
+number of columns is quarantined with its file, line and column, and the rest
+lands. A missing header column, broken CSV quoting or a file that is not UTF-8
+still stops the load. Never opens the warehouse.
 """
 
 from __future__ import annotations
 
 import csv
 import datetime as dt
+import io
 import logging
 import re
 from pathlib import Path
@@ -21,7 +25,7 @@ from pathlib import Path
 import pyarrow as pa
 
 from extractors.errors import SourceError
-from extractors.landing import LoadRecord, land, month_partition
+from extractors.landing import LoadRecord, Quarantine, land, month_partition
 from extractors.org_config import OrgConfig
 from extractors.settings import Settings
 
@@ -50,7 +54,8 @@ def _timestamp(text: str, where: str) -> dt.datetime:
         value = dt.datetime.fromisoformat(text)
     except ValueError:
         raise SourceError(
-            f"{where}: expected an ISO 8601 UTC timestamp like 2025-01-01T00:00:00Z, got {text!r}"
+            f"{where}{': ' if where else ''}expected an ISO 8601 UTC timestamp like "
+            f"2025-01-01T00:00:00Z, got {text!r}"
         ) from None
     if value.tzinfo is None:  # the contract's timestamps are UTC
         return value.replace(tzinfo=dt.UTC)
@@ -61,7 +66,9 @@ def _count(text: str, where: str, required: bool) -> int | None:
     if text == "" and not required:
         return None
     if not COUNT.fullmatch(text):
-        raise SourceError(f"{where}: expected a whole number >= 0, got {text!r}")
+        raise SourceError(
+            f"{where}{': ' if where else ''}expected a whole number >= 0, got {text!r}"
+        )
     return int(text)
 
 
@@ -76,14 +83,56 @@ def _records(reader, rel: str):
             raise SourceError(f"{rel}, line {reader.line_num}: malformed CSV: {exc}") from None
 
 
-def read_requests(path: Path, rel: str, month: str) -> pa.Table:
+class _BadValue(Exception):
+    """One value of one row that cannot land; the row goes to quarantine."""
+
+    def __init__(self, field: str, reason: str) -> None:
+        super().__init__(reason)
+        self.field = field
+        self.reason = reason
+
+
+def _raw(values: list[str]) -> str:
+    """A row as one CSV line again, for the quarantine."""
+    out = io.StringIO()
+    csv.writer(out, lineterminator="").writerow(values)
+    return out.getvalue()
+
+
+def read_requests(
+    path: Path, rel: str, month: str, quarantine: Quarantine | None = None
+) -> pa.Table:
+    """The file's rows; bad rows go to ``quarantine`` (without one, the first raises)."""
     try:
-        return _read_requests(path, rel, month)
+        return _read_requests(path, rel, month, quarantine)
     except UnicodeDecodeError as exc:
         raise SourceError(f"{rel}: not UTF-8 ({exc.reason})") from None
 
 
-def _read_requests(path: Path, rel: str, month: str) -> pa.Table:
+def _row(raw: dict[str, str], extra: list[str], start, end, month: str, rel: str) -> dict:
+    def value(field: str, convert):
+        try:
+            return convert()
+        except SourceError as exc:
+            raise _BadValue(field, str(exc)) from None
+
+    timestamp = value("timestamp", lambda: _timestamp(raw["timestamp"], ""))
+    if not start <= timestamp < end:
+        raise _BadValue("timestamp", f"{raw['timestamp']} is outside the file's month {month}")
+    if not raw["service"].strip():
+        raise _BadValue("service", "expected a service name, got nothing")
+    row = {name: raw[name] for name in extra}
+    row.update(
+        timestamp=timestamp,
+        service=raw["service"],
+        requests=value("requests", lambda: _count(raw["requests"], "", required=True)),
+        tokens=value("tokens", lambda: _count(raw["tokens"], "", required=False)),
+        _source_file=rel,
+    )
+    return row
+
+
+def _read_requests(path: Path, rel: str, month: str, quarantine: Quarantine | None) -> pa.Table:
     start, end = _month_bounds(month)
     rows = []
     with path.open(encoding="utf-8-sig", newline="") as handle:
@@ -104,28 +153,18 @@ def _read_requests(path: Path, rel: str, month: str) -> pa.Table:
             line = reader.line_num
             if not values:
                 continue
-            if len(values) != len(header):
-                raise SourceError(
-                    f"{rel}, line {line}: expected {len(header)} columns, got {len(values)}"
+            try:
+                if len(values) != len(header):
+                    raise _BadValue("", f"expected {len(header)} columns, got {len(values)}")
+                raw = dict(zip(header, values, strict=True))
+                rows.append(_row(raw, extra, start, end, month, rel))
+            except _BadValue as bad:
+                if quarantine is None:
+                    column = f", column {bad.field}" if bad.field else ""
+                    raise SourceError(f"{rel}, line {line}{column}: {bad.reason}") from None
+                quarantine.add(
+                    rel, bad.reason, line_number=line, field=bad.field or None, raw=_raw(values)
                 )
-            raw = dict(zip(header, values, strict=True))
-            where = f"{rel}, line {line}, column"
-            timestamp = _timestamp(raw["timestamp"], f"{where} timestamp")
-            if not start <= timestamp < end:
-                raise SourceError(
-                    f"{where} timestamp: {raw['timestamp']} is outside the file's month {month}"
-                )
-            if not raw["service"].strip():
-                raise SourceError(f"{where} service: expected a service name, got nothing")
-            row = {name: raw[name] for name in extra}
-            row.update(
-                timestamp=timestamp,
-                service=raw["service"],
-                requests=_count(raw["requests"], f"{where} requests", required=True),
-                tokens=_count(raw["tokens"], f"{where} tokens", required=False),
-                _source_file=rel,
-            )
-            rows.append(row)
     schema = pa.schema(
         [
             *COLUMNS.items(),
@@ -142,6 +181,11 @@ def extract(month: str, settings: Settings, config: OrgConfig) -> list[LoadRecor
     if config.sources.inference is None:
         log.info("%s %s: not configured (no sources.inference); skipped", SOURCE, month)
         return []
+    if config.sources.inference.prometheus is not None:
+        from extractors import inference_prometheus
+
+        return inference_prometheus.extract(month, settings, config)
+    quarantine = Quarantine(SOURCE, DATASET, partition)
     path = settings.sources / "inference" / f"requests_{month}.csv"
     rel = path.relative_to(settings.sources).as_posix()
     if not path.is_file():
@@ -154,6 +198,7 @@ def extract(month: str, settings: Settings, config: OrgConfig) -> list[LoadRecor
         partition=partition,
         files=[path],
         relative_to=settings.sources,
-        build_table=lambda: read_requests(path, rel, month),
+        build_table=lambda: read_requests(path, rel, month, quarantine),
+        quarantine=quarantine,
     )
     return [record]

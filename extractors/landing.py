@@ -13,7 +13,9 @@ from __future__ import annotations
 import datetime as dt
 import fcntl
 import hashlib
+import io
 import json
+import logging
 import os
 import re
 import uuid
@@ -25,6 +27,23 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 
 LEDGER_RELATIVE = Path("_ledger") / "loads.jsonl"
+QUARANTINE_FOLDER = "_quarantine"
+QUARANTINE_SCHEMA = pa.schema(
+    [
+        ("source", pa.string()),
+        ("dataset", pa.string()),
+        ("partition", pa.string()),
+        ("file", pa.string()),  # as in _source_file: a path under the sources folder, or a URL
+        ("line_number", pa.int64()),  # null for sources without lines (HTTP APIs)
+        ("field", pa.string()),  # null when the whole line is at fault
+        ("reason", pa.string()),
+        ("raw", pa.string()),  # the line (or record) as delivered
+    ]
+)
+# How many quarantine reasons a load logs; the rest are in the quarantine table.
+QUARANTINE_LOGGED = 5
+
+log = logging.getLogger(__name__)
 
 
 @dataclass
@@ -43,6 +62,8 @@ class LoadRecord:
     loaded_at: str = field(
         default_factory=lambda: dt.datetime.now(dt.UTC).isoformat(timespec="seconds")
     )
+    # Rows set aside in landing/_quarantine/... instead of landed (see Quarantine).
+    quarantined: int = 0
 
 
 def checksum_files(paths: Iterable[Path]) -> str:
@@ -149,6 +170,85 @@ def last_checksum(landing: Path, source: str, dataset: str, partition: str) -> s
     return None
 
 
+class Quarantine:
+    """The bad rows of one partition, set aside with the reason instead of failing the load.
+
+    A parser calls ``add`` for a line it cannot land (wrong field count, a value
+    it would have to guess at) and goes on with the next line; ``land`` then
+    writes them to ``landing/_quarantine/<source>/<dataset>/<partition>/`` and
+    counts them in the ledger. Structural problems (no header, a missing
+    required column) still fail the whole load: they are not one bad line.
+    """
+
+    def __init__(self, source: str, dataset: str, partition: str) -> None:
+        self.source = source
+        self.dataset = dataset
+        self.partition = partition
+        self.rows: list[dict] = []
+
+    def add(
+        self,
+        file: str,
+        reason: str,
+        *,
+        line_number: int | None = None,
+        field: str | None = None,
+        raw: str | None = None,
+    ) -> None:
+        self.rows.append(
+            {
+                "source": self.source,
+                "dataset": self.dataset,
+                "partition": self.partition,
+                "file": file,
+                "line_number": line_number,
+                "field": field,
+                "reason": reason,
+                "raw": raw,
+            }
+        )
+
+    def __len__(self) -> int:
+        return len(self.rows)
+
+    def table(self) -> pa.Table:
+        return pa.Table.from_pylist(self.rows, schema=QUARANTINE_SCHEMA)
+
+
+def quarantine_file(landing: Path, source: str, dataset: str, partition: str) -> Path:
+    """landing/_quarantine/<source>/<dataset>/<partition>/part-0.parquet."""
+    return partition_dir(landing / QUARANTINE_FOLDER, source, dataset, partition) / "part-0.parquet"
+
+
+def write_quarantine(
+    landing: Path, source: str, dataset: str, partition: str, table: pa.Table
+) -> Path | None:
+    """Replace a partition's quarantine atomically, as ``write_partition`` does.
+
+    A clean load (no bad rows) removes the quarantine partition left by an
+    earlier load of the same partition, so what is in quarantine is always
+    what the partition as landed now left out. Returns the file, or None.
+    """
+    if table.num_rows:
+        return write_partition(landing / QUARANTINE_FOLDER, source, dataset, partition, table)
+    target = quarantine_file(landing, source, dataset, partition)
+    if target.exists():
+        target.unlink()
+        _fsync_dir(target.parent)
+        # Empty folders go too, up to (not including) _quarantine itself.
+        for folder in (target.parent, target.parent.parent, target.parent.parent.parent):
+            try:
+                folder.rmdir()
+            except OSError:
+                break
+    return None
+
+
+def _quarantined_rows(landing: Path, source: str, dataset: str, partition: str) -> int:
+    target = quarantine_file(landing, source, dataset, partition)
+    return pq.read_metadata(target).num_rows if target.exists() else 0
+
+
 def land(
     landing: Path,
     *,
@@ -159,16 +259,70 @@ def land(
     relative_to: Path,
     build_table,
     force: bool = False,
+    quarantine: Quarantine | None = None,
 ) -> LoadRecord:
     """Land one partition from ``files`` unless they are unchanged since last load.
 
     ``build_table`` is called only when the files changed (or ``force``); it
-    parses and validates them and returns the Arrow table to write. If it
-    raises, nothing is written and the ledger is untouched.
+    parses and validates them and returns the Arrow table to write, putting
+    any bad rows into ``quarantine``. If it raises, nothing is written and
+    the ledger is untouched.
     """
     checksum = checksum_files(files)
-    target = partition_dir(landing, source, dataset, partition) / "part-0.parquet"
     rel_files = [str(f.relative_to(relative_to)) for f in sorted(files, key=str)]
+    return _land(
+        landing, source, dataset, partition, rel_files, checksum, build_table, force, quarantine
+    )
+
+
+def table_checksum(*tables: pa.Table) -> str:
+    """sha256 over the tables' Arrow IPC bytes: the same rows give the same sum."""
+    digest = hashlib.sha256()
+    for table in tables:
+        sink = io.BytesIO()
+        with pa.ipc.new_stream(sink, table.schema) as writer:
+            writer.write_table(table.combine_chunks())
+        digest.update(sink.getvalue())
+    return digest.hexdigest()
+
+
+def land_table(
+    landing: Path,
+    *,
+    source: str,
+    dataset: str,
+    partition: str,
+    inputs: list[str],
+    table: pa.Table,
+    quarantine: Quarantine | None = None,
+    force: bool = False,
+) -> LoadRecord:
+    """Land a table fetched from a live source (an HTTP API, a command).
+
+    There are no files to checksum, so the checksum is taken over what was
+    fetched (the table and its quarantine): a rerun that fetched the same rows
+    records ``unchanged`` and leaves the partition as it is. ``inputs`` names
+    what was read (URLs without credentials, commands) for the ledger.
+    """
+    tables = [table] if quarantine is None else [table, quarantine.table()]
+    checksum = table_checksum(*tables)
+    return _land(
+        landing, source, dataset, partition, inputs, checksum, lambda: table, force, quarantine
+    )
+
+
+def _land(
+    landing: Path,
+    source: str,
+    dataset: str,
+    partition: str,
+    rel_files: list[str],
+    checksum: str,
+    build_table,
+    force: bool,
+    quarantine: Quarantine | None,
+) -> LoadRecord:
+    target = partition_dir(landing, source, dataset, partition) / "part-0.parquet"
     if (
         not force
         and target.exists()
@@ -183,11 +337,18 @@ def land(
             checksum,
             str(target.relative_to(landing)),
             "unchanged",
+            quarantined=_quarantined_rows(landing, source, dataset, partition),
         )
         append_ledger(landing, record)
         return record
     table = build_table()
     written = write_partition(landing, source, dataset, partition, table)
+    quarantined = 0
+    if quarantine is not None:
+        quarantined = len(quarantine)
+        write_quarantine(landing, source, dataset, partition, quarantine.table())
+        if quarantined:
+            _log_quarantine(quarantine, landing)
     record = LoadRecord(
         source,
         dataset,
@@ -197,6 +358,28 @@ def land(
         checksum,
         str(written.relative_to(landing)),
         "loaded",
+        quarantined=quarantined,
     )
     append_ledger(landing, record)
     return record
+
+
+def _log_quarantine(quarantine: Quarantine, landing: Path) -> None:
+    target = quarantine_file(landing, quarantine.source, quarantine.dataset, quarantine.partition)
+    log.warning(
+        "%s/%s %s: %d row(s) quarantined in %s",
+        quarantine.source,
+        quarantine.dataset,
+        quarantine.partition,
+        len(quarantine),
+        target.relative_to(landing),
+    )
+    for row in quarantine.rows[:QUARANTINE_LOGGED]:
+        where = (
+            row["file"]
+            if row["line_number"] is None
+            else f"{row['file']}, line {row['line_number']}"
+        )
+        if row["field"]:
+            where += f", field {row['field']}"
+        log.warning("  %s: %s", where, row["reason"])

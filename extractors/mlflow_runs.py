@@ -6,6 +6,9 @@ Reads ``mlflow/runs_YYYY-MM.json``: the list of response pages of
 an empty page has no ``runs``), and flattens each run to one row: the ``info``
 fields, and ``tags`` and ``params`` as key/value lists. Metrics are not landed.
 
+When ``sources.mlflow.tracking_uri`` is set, the runs come from the tracking
+server's REST API instead (``mlflow_api``), landing the same schema.
+
 Must never land a run twice (a run repeated across pages is kept once), never
 land a run without its id, experiment, status or start time, and never open
 the warehouse.
@@ -87,7 +90,8 @@ def _key_values(value: Any, where: str, field: str) -> list[dict]:
     return pairs
 
 
-def _run_row(run: Any, where: str, rel: str) -> dict:
+def run_row(run: Any, where: str, rel: str) -> dict:
+    """One runs/search run as a landed row; SourceError (naming ``where``) if it cannot be."""
     if not isinstance(run, dict) or not isinstance(run.get("info"), dict):
         raise SourceError(f"{where}: expected a run with an 'info' object")
     info = run["info"]
@@ -129,7 +133,7 @@ def read_runs(path: Path, rel: str) -> pa.Table:
             raise SourceError(f"{rel}, page {page_number}: expected an object with a 'runs' list")
         for run_number, run in enumerate(page.get("runs", []), start=1):
             where = f"{rel}, page {page_number}, run {run_number}"
-            row = _run_row(run, where, rel)
+            row = run_row(run, where, rel)
             if row["run_id"] in rows:
                 log.warning("%s: run %s repeated; kept once", where, row["run_id"])
                 continue
@@ -143,6 +147,10 @@ def extract(month: str, settings: Settings, config: OrgConfig) -> list[LoadRecor
     if config.sources.mlflow is None:
         log.info("%s %s: not configured (no sources.mlflow); skipped", SOURCE, month)
         return []
+    if config.sources.mlflow.tracking_uri is not None:
+        from extractors import mlflow_api  # imports this module's schema
+
+        return mlflow_api.extract(month, settings, config)
     path = settings.sources / "mlflow" / f"runs_{month}.json"
     rel = path.relative_to(settings.sources).as_posix()
     if not path.is_file():

@@ -20,6 +20,7 @@ import itertools
 import logging
 import math
 import re
+import zoneinfo
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -54,6 +55,21 @@ ID_PATTERN = re.compile(r"[A-Za-z0-9][A-Za-z0-9._-]*")
 S3_BUCKET_PATTERN = re.compile(r"[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]")
 BILLING_ACCOUNT_PATTERN = re.compile(r"[0-9A-Z]{6}-[0-9A-Z]{6}-[0-9A-Z]{6}")
 EXPORT_NAME_PATTERN = re.compile(r"[A-Za-z0-9_-]+")
+STORAGES = ("local", "s3")
+GCP_CLIENTS = ("local", "bigquery")
+GCP_BILLING_TABLES = ("standard", "detailed")
+AZURE_CLIENTS = ("api", "local")
+AZURE_REPORT_TYPES = ("ItemDetailsReport", "MonthlySummaryReport")
+AZURE_CATEGORY_TYPES = ("Resource", "ResourceGroup", "ResourceType", "Location", "Subscription")
+AZURE_SCOPES = ("Scope1", "Scope2", "Scope3")
+AWS_REGION_PATTERN = re.compile(r"[a-z]{2}(-[a-z]+)+-\d{1,2}")
+ROLE_ARN_PATTERN = re.compile(r"arn:aws[a-z-]*:iam::\d{12}:role/[A-Za-z0-9+=,.@_/-]{1,512}")
+ENDPOINT_PATTERN = re.compile(r"https?://[A-Za-z0-9.-]+(:\d{1,5})?(/[A-Za-z0-9._~/-]*)?")
+GCP_PROJECT_PATTERN = re.compile(r"[a-z0-9][a-z0-9.:-]{0,62}")
+GCP_DATASET_PATTERN = re.compile(r"[A-Za-z0-9_]{1,1024}")
+GCP_LOCATION_PATTERN = re.compile(r"[A-Za-z0-9-]{2,40}")
+SUBSCRIPTION_PATTERN = re.compile(r"[0-9a-fA-F]{8}-([0-9a-fA-F]{4}-){3}[0-9a-fA-F]{12}")
+ENV_NAME_PATTERN = re.compile(r"[A-Z_][A-Z0-9_]*")
 COUNTRY_PATTERN = re.compile(r"[A-Z]{2}")
 
 ORG_SOURCE = "org"
@@ -146,12 +162,44 @@ class Hardware:
 
 
 @dataclass(frozen=True)
-class ExportSource:
-    """An AWS Data Exports destination: ``s3://<bucket>/<prefix>/<export>/...``."""
+class ExportLocation:
+    """One export: ``s3://<bucket>/<prefix>/<name>/...``, read as ``role_arn`` if given."""
 
+    name: str
     bucket: str
     prefix: str
+    role_arn: str | None = None
+    region: str | None = None
+
+
+@dataclass(frozen=True)
+class ExportSource:
+    """AWS Data Exports destinations: ``s3://<bucket>/<prefix>/<export>/...``.
+
+    ``bucket``/``prefix``/``role_arn``/``region`` are the defaults of every
+    export; an export given as a mapping may override them (several payer
+    accounts). ``storage`` says whether the objects are read from the local
+    sources folder or from S3; credentials never appear here.
+    """
+
+    bucket: str | None
+    prefix: str
     exports: tuple[str, ...]
+    storage: str = "local"
+    region: str | None = None
+    profile: str | None = None
+    role_arn: str | None = None
+    endpoint_url: str | None = None
+    max_attempts: int = 5
+    locations: tuple[ExportLocation, ...] = ()
+
+    def __post_init__(self) -> None:
+        if not self.locations and self.bucket:
+            defaults = tuple(
+                ExportLocation(name, self.bucket, self.prefix, self.role_arn, self.region)
+                for name in self.exports
+            )
+            object.__setattr__(self, "locations", defaults)
 
 
 @dataclass(frozen=True)
@@ -159,17 +207,53 @@ class GcpBillingSource:
     project: str
     dataset: str
     billing_account_id: str
+    client: str = "local"  # local | bigquery
+    table: str = "standard"  # standard | detailed (gcp_billing_export_resource_v1_...)
+    repull_days: int = 3
+    job_project: str | None = None  # project the query jobs run (and are billed) in
+    location: str | None = None  # BigQuery location of the dataset, e.g. EU
 
 
 @dataclass(frozen=True)
 class GcpCarbonSource:
     project: str
     dataset: str
+    client: str = "local"  # local | bigquery
+    job_project: str | None = None
+    location: str | None = None
+
+
+@dataclass(frozen=True)
+class FocusSource:
+    """FOCUS files from any provider, one folder each under ``focus/``."""
+
+    providers: tuple[str, ...]
+
+
+@dataclass(frozen=True)
+class AzureCarbonSource:
+    """The Azure Carbon Optimization API; the token comes from the environment."""
+
+    subscriptions: tuple[str, ...]
+    report_type: str = "ItemDetailsReport"
+    category_type: str = "Resource"
+    scopes: tuple[str, ...] = ("Scope1", "Scope2", "Scope3")
+    client: str = "api"  # api | local (pages already under azure/carbon_optimization/)
+    base_url: str = "https://management.azure.com"
+    page_size: int = 5000
+    max_attempts: int = 5
+    # The name of the variable holding a token, never the token itself.
+    token_env: str = "AZURE_CARBON_ACCESS_TOKEN"  # noqa: S105
 
 
 @dataclass(frozen=True)
 class SlurmSource:
+    """sacct output per cluster: dropped files, or ``command`` run on a login host."""
+
     clusters: tuple[str, ...]
+    # argv run without a shell, e.g. ("ssh", "login1", "sacct"); None = dropped files
+    command: tuple[str, ...] | None = None
+    timeout_seconds: float = 300.0
 
 
 @dataclass(frozen=True)
@@ -178,16 +262,89 @@ class FolderSource:
 
 
 @dataclass(frozen=True)
+class DcgmSource:
+    """Prometheus scraping the NVIDIA DCGM exporter."""
+
+    url: str
+    token_env: str | None = None  # name of the env var holding a bearer token
+    timeout_seconds: float = 120.0
+    step_seconds: int = 60
+    chunk_by: str | None = None  # a label to split each day's query by (e.g. Hostname)
+
+
+@dataclass(frozen=True)
+class OpenCostSource:
+    url: str
+    token_env: str | None = None
+    timeout_seconds: float = 300.0
+
+
+@dataclass(frozen=True)
+class NvidiaSmiSource:
+    """nvidia-smi CSV logs; their timestamps are the host's local time."""
+
+    timezone: str = "UTC"
+    host_timezones: dict[str, str] = field(default_factory=dict)
+    max_gap_seconds: float = 300.0
+
+
+@dataclass(frozen=True)
+class CodeCarbonSource:
+    timezone: str = "UTC"  # for timestamps written without an offset
+
+
+@dataclass(frozen=True)
+class MlflowSource:
+    """The MLflow tracking server's REST API; no ``tracking_uri`` = dropped files."""
+
+    tracking_uri: str | None = None
+    experiments: tuple[str, ...] = ()  # names; empty = every experiment
+    token_env: str | None = None
+    username_env: str | None = None
+    password_env: str | None = None
+    page_size: int = 1000
+    max_run_days: int | None = None
+    timeout_seconds: float = 120.0
+
+
+@dataclass(frozen=True)
+class InferencePrometheus:
+    """Request (and token) counters in Prometheus, one series set per service."""
+
+    url: str
+    requests_metric: str
+    service_label: str
+    tokens_metric: str | None = None
+    token_env: str | None = None
+    timeout_seconds: float = 120.0
+
+
+@dataclass(frozen=True)
+class InferenceSource:
+    """Hourly requests: the dropped CSV, or ``prometheus`` counters when set."""
+
+    prometheus: InferencePrometheus | None = None
+
+
+@dataclass(frozen=True)
 class Sources:
     """Where each source is delivered; None = not used by this organisation."""
 
     aws_cur: ExportSource | None = None
     aws_carbon: ExportSource | None = None
+    aws_focus: ExportSource | None = None
     gcp_billing: GcpBillingSource | None = None
     gcp_carbon: GcpCarbonSource | None = None
+    azure_carbon: AzureCarbonSource | None = None
+    azure_emissions_export: FolderSource | None = None
+    focus: FocusSource | None = None
     slurm: SlurmSource | None = None
-    mlflow: FolderSource | None = None
-    inference: FolderSource | None = None
+    mlflow: MlflowSource | None = None
+    inference: InferenceSource | None = None
+    dcgm: DcgmSource | None = None
+    opencost: OpenCostSource | None = None
+    nvidia_smi: NvidiaSmiSource | None = None
+    codecarbon: CodeCarbonSource | None = None
 
 
 @dataclass(frozen=True)
@@ -786,11 +943,11 @@ def _hardware(check: _Checker, root: dict, site_ids: set[str]) -> list[Hardware]
     return hardware
 
 
-def _relative_prefix(check: _Checker, node: dict, path: str) -> str | None:
+def _relative_prefix(check: _Checker, node: dict, path: str, default: str = "") -> str | None:
     """An S3 key prefix: '' allowed, surrounding slashes dropped, no '..' parts."""
     value = node.get("prefix")
     if value is None:
-        return ""
+        return default
     if not isinstance(value, str):
         check.fail(_at(path, "prefix"), f"expected a string, got {_show(value)}")
         return None
@@ -801,25 +958,148 @@ def _relative_prefix(check: _Checker, node: dict, path: str) -> str | None:
     return prefix
 
 
-def _export_source(check: _Checker, value: Any, path: str) -> ExportSource | None:
-    node = check.mapping(value, path, ("bucket", "exports"), ("prefix",))
+def _optional_text(
+    check: _Checker, node: dict, key: str, path: str, pattern: re.Pattern, what: str
+) -> tuple[bool, str | None]:
+    """(ok, value) of an optional string key; ok is False after reporting a bad value."""
+    if node.get(key) is None:
+        return True, None
+    value = check.text(node, key, path, pattern=pattern, what=what)
+    return value is not None, value
+
+
+def _optional_choice(
+    check: _Checker, node: dict, key: str, path: str, options: tuple[str, ...]
+) -> str | None:
+    """An optional choice: the first option when absent, None after reporting a bad value."""
+    if node.get(key) is None:
+        return options[0]
+    return check.choice(node, key, path, options)
+
+
+def _optional_integer(
+    check: _Checker, node: dict, key: str, path: str, default: int, minimum: int, maximum: int
+) -> int | None:
+    if node.get(key) is None:
+        return default
+    return check.integer(node, key, path, minimum=minimum, maximum=maximum)
+
+
+def _url(check: _Checker, node: dict, key: str, path: str) -> tuple[bool, str | None]:
+    """An optional http(s) URL; one carrying credentials is refused without echoing it."""
+    value = node.get(key)
+    if isinstance(value, str) and "@" in value:
+        check.fail(_at(path, key), "expected an http(s) URL without credentials (user:password@)")
+        return False, None
+    return _optional_text(
+        check, node, key, path, ENDPOINT_PATTERN, "an http(s) URL without credentials"
+    )
+
+
+EXPORT_OPTIONAL = (
+    "prefix",
+    "storage",
+    "region",
+    "profile",
+    "role_arn",
+    "endpoint_url",
+    "max_attempts",
+)
+EXPORT_ENTRY_KEYS = ("bucket", "prefix", "role_arn", "region")
+
+
+def _export_entry(
+    check: _Checker, item: Any, where: str, defaults: dict[str, Any]
+) -> ExportLocation | None:
+    """One entry of ``exports``: a name, or a mapping overriding the section's defaults."""
+    if not isinstance(item, dict):
+        name = check.string(item, where, EXPORT_NAME_PATTERN, "an export name")
+        if name is None:
+            return None
+        if not defaults["bucket"]:
+            check.fail(where, "no bucket: give sources.<name>.bucket or {name, bucket} here")
+            return None
+        return ExportLocation(
+            name, defaults["bucket"], defaults["prefix"], defaults["role_arn"], defaults["region"]
+        )
+    node = check.mapping(item, where, ("name",), EXPORT_ENTRY_KEYS)
     if node is None:
         return None
-    bucket = check.text(node, "bucket", path, pattern=S3_BUCKET_PATTERN, what="an S3 bucket name")
+    name = check.text(node, "name", where, pattern=EXPORT_NAME_PATTERN, what="an export name")
+    bucket = defaults["bucket"]
+    if node.get("bucket") is not None:
+        bucket = check.text(
+            node, "bucket", where, pattern=S3_BUCKET_PATTERN, what="an S3 bucket name"
+        )
+    elif not bucket:
+        check.fail(_at(where, "bucket"), "required here (sources.<name>.bucket is not given)")
+    prefix = _relative_prefix(check, node, where, default=defaults["prefix"])
+    role_ok, role_arn = _optional_text(
+        check, node, "role_arn", where, ROLE_ARN_PATTERN, "an IAM role ARN"
+    )
+    region_ok, region = _optional_text(
+        check, node, "region", where, AWS_REGION_PATTERN, "an AWS region like eu-west-1"
+    )
+    if None in (name, bucket, prefix) or not (role_ok and region_ok):
+        return None
+    return ExportLocation(
+        name, bucket, prefix, role_arn or defaults["role_arn"], region or defaults["region"]
+    )
+
+
+def _export_source(check: _Checker, value: Any, path: str) -> ExportSource | None:
+    node = check.mapping(value, path, ("exports",), ("bucket", *EXPORT_OPTIONAL))
+    if node is None:
+        return None
+    bucket_ok, bucket = _optional_text(
+        check, node, "bucket", path, S3_BUCKET_PATTERN, "an S3 bucket name"
+    )
     prefix = _relative_prefix(check, node, path)
-    exports = []
+    storage = _optional_choice(check, node, "storage", path, STORAGES)
+    region_ok, region = _optional_text(
+        check, node, "region", path, AWS_REGION_PATTERN, "an AWS region like eu-west-1"
+    )
+    profile_ok, profile = _optional_text(
+        check, node, "profile", path, re.compile(r"[A-Za-z0-9_.@+-]+"), "an AWS profile name"
+    )
+    role_ok, role_arn = _optional_text(
+        check, node, "role_arn", path, ROLE_ARN_PATTERN, "an IAM role ARN"
+    )
+    endpoint_ok, endpoint_url = _url(check, node, "endpoint_url", path)
+    max_attempts = _optional_integer(check, node, "max_attempts", path, 5, 1, 20)
+    defaults = {"bucket": bucket, "prefix": prefix or "", "role_arn": role_arn, "region": region}
+    locations: list[ExportLocation] = []
+    seen: set[tuple[str, str, str]] = set()
     for index, item in enumerate(check.items(node, "exports", path)):
         where = _at(_at(path, "exports"), index)
-        name = check.string(item, where, EXPORT_NAME_PATTERN, "an export name")
-        if name in exports:
-            check.fail(where, f"export {name!r} is listed twice")
-        elif name is not None:
-            exports.append(name)
+        location = _export_entry(check, item, where, defaults)
+        if location is None:
+            continue
+        identity = (location.bucket, location.prefix, location.name)
+        if identity in seen:
+            check.fail(where, f"export {location.name!r} is listed twice")
+        else:
+            seen.add(identity)
+            locations.append(location)
     if "exports" in node and isinstance(node["exports"], list) and not node["exports"]:
         check.fail(_at(path, "exports"), "expected at least one export name")
-    if bucket is None or prefix is None or not exports:
+    settings_ok = bucket_ok and region_ok and profile_ok and role_ok and endpoint_ok
+    if prefix is None or storage is None or max_attempts is None or not settings_ok:
         return None
-    return ExportSource(bucket, prefix, tuple(exports))
+    if not locations:
+        return None
+    return ExportSource(
+        bucket,
+        prefix,
+        tuple(location.name for location in locations),
+        storage=storage,
+        region=region,
+        profile=profile,
+        role_arn=role_arn,
+        endpoint_url=endpoint_url,
+        max_attempts=max_attempts,
+        locations=tuple(locations),
+    )
 
 
 def _sources(check: _Checker, root: dict, cluster_names: set[str]) -> Sources:
@@ -833,11 +1113,19 @@ def _sources(check: _Checker, root: dict, cluster_names: set[str]) -> Sources:
     readers: dict[str, Callable[[Any, str], Any]] = {
         "aws_cur": lambda value, where: _export_source(check, value, where),
         "aws_carbon": lambda value, where: _export_source(check, value, where),
+        "aws_focus": lambda value, where: _export_source(check, value, where),
         "gcp_billing": lambda value, where: _gcp_billing(check, value, where),
         "gcp_carbon": lambda value, where: _gcp_carbon(check, value, where),
+        "azure_carbon": lambda value, where: _azure_carbon(check, value, where),
+        "azure_emissions_export": lambda value, where: _folder(check, value, where),
+        "focus": lambda value, where: _focus(check, value, where),
         "slurm": lambda value, where: _slurm(check, value, where, cluster_names),
-        "mlflow": lambda value, where: _folder(check, value, where),
-        "inference": lambda value, where: _folder(check, value, where),
+        "mlflow": lambda value, where: _mlflow(check, value, where),
+        "inference": lambda value, where: _inference(check, value, where),
+        "dcgm": lambda value, where: _dcgm(check, value, where),
+        "opencost": lambda value, where: _opencost(check, value, where),
+        "nvidia_smi": lambda value, where: _nvidia_smi(check, value, where),
+        "codecarbon": lambda value, where: _codecarbon(check, value, where),
     }
     for name, reader in readers.items():
         if name in node:
@@ -845,34 +1133,157 @@ def _sources(check: _Checker, root: dict, cluster_names: set[str]) -> Sources:
     return Sources(**found)
 
 
+def _bigquery_names(check: _Checker, node: dict, path: str, client: str | None) -> tuple:
+    """project and dataset; with the BigQuery client they go into SQL as identifiers,
+    so only the characters BigQuery allows in them are accepted."""
+    if client != "bigquery":
+        return check.text(node, "project", path), check.text(node, "dataset", path)
+    return (
+        check.text(node, "project", path, pattern=GCP_PROJECT_PATTERN, what="a GCP project id"),
+        check.text(node, "dataset", path, pattern=GCP_DATASET_PATTERN, what="a dataset name"),
+    )
+
+
+def _bigquery_job(check: _Checker, node: dict, path: str) -> tuple[bool, str | None, str | None]:
+    project_ok, job_project = _optional_text(
+        check, node, "job_project", path, GCP_PROJECT_PATTERN, "a GCP project id"
+    )
+    location_ok, location = _optional_text(
+        check, node, "location", path, GCP_LOCATION_PATTERN, "a BigQuery location like EU"
+    )
+    return project_ok and location_ok, job_project, location
+
+
 def _gcp_billing(check: _Checker, value: Any, path: str) -> GcpBillingSource | None:
-    node = check.mapping(value, path, ("project", "dataset", "billing_account_id"))
+    node = check.mapping(
+        value,
+        path,
+        ("project", "dataset", "billing_account_id"),
+        ("client", "table", "repull_days", "job_project", "location"),
+    )
     if node is None:
         return None
-    values = (
-        check.text(node, "project", path),
-        check.text(node, "dataset", path),
-        check.text(
-            node,
-            "billing_account_id",
-            path,
-            pattern=BILLING_ACCOUNT_PATTERN,
-            what="a billing account id like 01ABCD-234567-89EFGH",
-        ),
+    client = _optional_choice(check, node, "client", path, GCP_CLIENTS)
+    project, dataset = _bigquery_names(check, node, path, client)
+    account = check.text(
+        node,
+        "billing_account_id",
+        path,
+        pattern=BILLING_ACCOUNT_PATTERN,
+        what="a billing account id like 01ABCD-234567-89EFGH",
     )
-    return GcpBillingSource(*values) if None not in values else None
+    table = _optional_choice(check, node, "table", path, GCP_BILLING_TABLES)
+    repull_days = _optional_integer(check, node, "repull_days", path, 3, 0, 60)
+    job_ok, job_project, location = _bigquery_job(check, node, path)
+    values = (project, dataset, account, client, table, repull_days)
+    if None in values or not job_ok:
+        return None
+    return GcpBillingSource(*values, job_project=job_project, location=location)
 
 
 def _gcp_carbon(check: _Checker, value: Any, path: str) -> GcpCarbonSource | None:
-    node = check.mapping(value, path, ("project", "dataset"))
+    node = check.mapping(value, path, ("project", "dataset"), ("client", "job_project", "location"))
     if node is None:
         return None
-    values = (check.text(node, "project", path), check.text(node, "dataset", path))
-    return GcpCarbonSource(*values) if None not in values else None
+    client = _optional_choice(check, node, "client", path, GCP_CLIENTS)
+    project, dataset = _bigquery_names(check, node, path, client)
+    job_ok, job_project, location = _bigquery_job(check, node, path)
+    if None in (project, dataset, client) or not job_ok:
+        return None
+    return GcpCarbonSource(project, dataset, client, job_project=job_project, location=location)
+
+
+def _focus(check: _Checker, value: Any, path: str) -> FocusSource | None:
+    node = check.mapping(value, path, ("providers",))
+    if node is None:
+        return None
+    names: list[str] = []
+    for index, item in enumerate(check.items(node, "providers", path)):
+        where = _at(_at(path, "providers"), index)
+        name = check.string(item, where, ID_PATTERN, "a folder name under focus/")
+        if name in names:
+            check.fail(where, f"provider {name!r} is listed twice")
+        elif name is not None:
+            names.append(name)
+    if "providers" in node and isinstance(node["providers"], list) and not node["providers"]:
+        check.fail(_at(path, "providers"), "expected at least one provider folder")
+    return FocusSource(tuple(names)) if names else None
+
+
+def _azure_carbon(check: _Checker, value: Any, path: str) -> AzureCarbonSource | None:
+    node = check.mapping(
+        value,
+        path,
+        ("subscriptions",),
+        (
+            "report_type",
+            "category_type",
+            "scopes",
+            "client",
+            "base_url",
+            "page_size",
+            "max_attempts",
+            "token_env",
+        ),
+    )
+    if node is None:
+        return None
+    subscriptions: list[str] = []
+    items = check.items(node, "subscriptions", path)
+    for index, item in enumerate(items):
+        where = _at(_at(path, "subscriptions"), index)
+        found = check.string(item, where, SUBSCRIPTION_PATTERN, "a subscription id (a GUID)")
+        if found is not None and found.lower() in subscriptions:
+            check.fail(where, f"subscription {found!r} is listed twice")
+        elif found is not None:
+            subscriptions.append(found.lower())
+    if "subscriptions" in node and isinstance(node["subscriptions"], list):
+        if not node["subscriptions"]:
+            check.fail(_at(path, "subscriptions"), "expected at least one subscription id")
+        elif len(node["subscriptions"]) > 100:
+            check.fail(_at(path, "subscriptions"), "the API takes at most 100 subscriptions")
+    scopes: list[str] = []
+    if node.get("scopes") is not None:
+        for index, item in enumerate(check.items(node, "scopes", path)):
+            where = _at(_at(path, "scopes"), index)
+            if item not in AZURE_SCOPES:
+                check.fail(where, f"expected one of {', '.join(AZURE_SCOPES)}, got {_show(item)}")
+            elif item in scopes:
+                check.fail(where, f"scope {item!r} is listed twice")
+            else:
+                scopes.append(item)
+    base_ok, base_url = _url(check, node, "base_url", path)
+    env_ok, token_env = _optional_text(
+        check, node, "token_env", path, ENV_NAME_PATTERN, "an environment variable name"
+    )
+    values = (
+        _optional_choice(check, node, "report_type", path, AZURE_REPORT_TYPES),
+        _optional_choice(check, node, "category_type", path, AZURE_CATEGORY_TYPES),
+        _optional_choice(check, node, "client", path, AZURE_CLIENTS),
+        _optional_integer(check, node, "page_size", path, 5000, 1, 5000),
+        _optional_integer(check, node, "max_attempts", path, 5, 1, 20),
+    )
+    if None in values or not (base_ok and env_ok and subscriptions):
+        return None
+    if node.get("scopes") is not None and not scopes:
+        return None
+    report_type, category_type, client, page_size, max_attempts = values
+    defaults = AzureCarbonSource(())
+    return AzureCarbonSource(
+        tuple(subscriptions),
+        report_type=report_type,
+        category_type=category_type,
+        scopes=tuple(scopes) or defaults.scopes,
+        client=client,
+        base_url=(base_url or defaults.base_url).rstrip("/"),
+        page_size=page_size,
+        max_attempts=max_attempts,
+        token_env=token_env or defaults.token_env,
+    )
 
 
 def _slurm(check: _Checker, value: Any, path: str, cluster_names: set[str]) -> SlurmSource | None:
-    node = check.mapping(value, path, ("clusters",))
+    node = check.mapping(value, path, ("clusters",), ("command", "timeout_seconds"))
     if node is None:
         return None
     names = []
@@ -883,13 +1294,260 @@ def _slurm(check: _Checker, value: Any, path: str, cluster_names: set[str]) -> S
             check.fail(where, f"unknown cluster {_show(item)} (clusters: {known})")
         else:
             names.append(item)
-    return SlurmSource(tuple(names))
+    command = None
+    if node.get("command") is not None:
+        raw = node["command"]
+        if not isinstance(raw, list) or not raw:
+            check.fail(
+                _at(path, "command"),
+                "expected a list of arguments like [ssh, login1, sacct] (run without a "
+                f"shell), got {_show(raw)}",
+            )
+        else:
+            parts = [
+                check.string(item, _at(_at(path, "command"), index))
+                for index, item in enumerate(raw)
+            ]
+            command = tuple(parts) if None not in parts else None
+    timeout = _seconds(check, node, path, SlurmSource.timeout_seconds)
+    return SlurmSource(tuple(names), command, timeout)
 
 
 def _folder(check: _Checker, value: Any, path: str) -> FolderSource | None:
     if value is None:
         return FolderSource()
     return FolderSource() if check.mapping(value, path, ()) is not None else None
+
+
+# --- AI workload sources (HTTP APIs, and files with settings) ----------------
+
+PROMETHEUS_LABEL_PATTERN = re.compile(r"[A-Za-z_][A-Za-z0-9_]*")
+PROMETHEUS_METRIC_PATTERN = re.compile(r"[A-Za-z_:][A-Za-z0-9_:]*")
+
+
+def _http_url(
+    check: _Checker, node: dict, key: str, path: str, required: bool = True
+) -> str | None:
+    """An http(s) base URL without credentials, query or fragment."""
+    value = check.text(node, key, path, required=required)
+    if value is None:
+        return None
+    where = _at(path, key)
+    if "@" in value.split("//", 1)[-1].split("/", 1)[0]:
+        check.fail(
+            where,
+            "expected a URL without credentials (name an environment variable holding "
+            "the secret instead)",
+        )
+        return None
+    if not ENDPOINT_PATTERN.fullmatch(value):
+        check.fail(where, f"expected an http(s) URL like http://prometheus:9090, got {value!r}")
+        return None
+    return value.rstrip("/")
+
+
+def _secret_env(check: _Checker, node: dict, key: str, path: str) -> str | None:
+    """The name of the environment variable holding a secret (never the secret)."""
+    return check.text(
+        node,
+        key,
+        path,
+        required=False,
+        pattern=ENV_NAME_PATTERN,
+        what="the name of an environment variable like PROMETHEUS_TOKEN (the secret "
+        "itself never goes in this file)",
+    )
+
+
+def _seconds(check: _Checker, node: dict, path: str, default: float) -> float:
+    value = check.number(node, "timeout_seconds", path, required=False, above=0, maximum=3600)
+    return default if value is None else value
+
+
+def _time_zone(check: _Checker, value: Any, path: str) -> str | None:
+    name = check.string(value, path)
+    if name is None:
+        return None
+    try:
+        zoneinfo.ZoneInfo(name)
+    except (zoneinfo.ZoneInfoNotFoundError, ValueError):
+        check.fail(path, f"expected an IANA time zone like Europe/Berlin or UTC, got {name!r}")
+        return None
+    return name
+
+
+def _dcgm(check: _Checker, value: Any, path: str) -> DcgmSource | None:
+    node = check.mapping(
+        value, path, ("url",), ("token_env", "timeout_seconds", "step_seconds", "chunk_by")
+    )
+    if node is None:
+        return None
+    url = _http_url(check, node, "url", path)
+    token_env = _secret_env(check, node, "token_env", path)
+    timeout = _seconds(check, node, path, DcgmSource.timeout_seconds)
+    step = DcgmSource.step_seconds
+    if node.get("step_seconds") is not None:
+        step = check.integer(node, "step_seconds", path, minimum=1, maximum=3600)
+    chunk_by = check.text(
+        node,
+        "chunk_by",
+        path,
+        required=False,
+        pattern=PROMETHEUS_LABEL_PATTERN,
+        what="a Prometheus label name like Hostname",
+    )
+    if url is None or step is None or (node.get("chunk_by") is not None and chunk_by is None):
+        return None
+    return DcgmSource(url, token_env, timeout, step, chunk_by)
+
+
+def _opencost(check: _Checker, value: Any, path: str) -> OpenCostSource | None:
+    node = check.mapping(value, path, ("url",), ("token_env", "timeout_seconds"))
+    if node is None:
+        return None
+    url = _http_url(check, node, "url", path)
+    token_env = _secret_env(check, node, "token_env", path)
+    timeout = _seconds(check, node, path, OpenCostSource.timeout_seconds)
+    return OpenCostSource(url, token_env, timeout) if url is not None else None
+
+
+def _nvidia_smi(check: _Checker, value: Any, path: str) -> NvidiaSmiSource | None:
+    if value is None:
+        return NvidiaSmiSource()
+    node = check.mapping(value, path, (), ("timezone", "host_timezones", "max_gap_seconds"))
+    if node is None:
+        return None
+    problems = len(check.problems)
+    timezone = NvidiaSmiSource.timezone
+    if node.get("timezone") is not None:
+        timezone = _time_zone(check, node["timezone"], _at(path, "timezone"))
+    hosts: dict[str, str] = {}
+    raw_hosts = node.get("host_timezones")
+    if raw_hosts is not None and not isinstance(raw_hosts, dict):
+        check.fail(
+            _at(path, "host_timezones"),
+            f"expected a mapping of host folder to time zone, got {_show(raw_hosts)}",
+        )
+    elif raw_hosts is not None:
+        for host, zone in raw_hosts.items():
+            name = _time_zone(check, zone, _at(_at(path, "host_timezones"), str(host)))
+            if name is not None:
+                hosts[str(host)] = name
+    gap = check.number(node, "max_gap_seconds", path, required=False, above=0, maximum=86400)
+    if len(check.problems) > problems or timezone is None:
+        return None
+    return NvidiaSmiSource(timezone, hosts, NvidiaSmiSource.max_gap_seconds if gap is None else gap)
+
+
+def _codecarbon(check: _Checker, value: Any, path: str) -> CodeCarbonSource | None:
+    if value is None:
+        return CodeCarbonSource()
+    node = check.mapping(value, path, (), ("timezone",))
+    if node is None:
+        return None
+    if node.get("timezone") is None:
+        return CodeCarbonSource()
+    timezone = _time_zone(check, node["timezone"], _at(path, "timezone"))
+    return CodeCarbonSource(timezone) if timezone is not None else None
+
+
+MLFLOW_API_ONLY_KEYS = ("experiments", "token_env", "username_env", "password_env", "page_size")
+
+
+def _mlflow(check: _Checker, value: Any, path: str) -> MlflowSource | None:
+    if value is None:
+        return MlflowSource()
+    node = check.mapping(
+        value,
+        path,
+        (),
+        ("tracking_uri", *MLFLOW_API_ONLY_KEYS, "max_run_days", "timeout_seconds"),
+    )
+    if node is None:
+        return None
+    problems = len(check.problems)
+    uri = _http_url(check, node, "tracking_uri", path, required=False)
+    experiments: list[str] = []
+    for index, item in enumerate(check.items(node, "experiments", path, required=False)):
+        where = _at(_at(path, "experiments"), index)
+        name = check.string(item, where)
+        if name is not None and name in experiments:
+            check.fail(where, f"experiment {name!r} is listed twice")
+        elif name is not None:
+            experiments.append(name)
+    token_env = _secret_env(check, node, "token_env", path)
+    username_env = _secret_env(check, node, "username_env", path)
+    password_env = _secret_env(check, node, "password_env", path)
+    if ("username_env" in node) != ("password_env" in node):
+        missing = "username_env" if "password_env" in node else "password_env"
+        check.fail(_at(path, missing), "basic auth needs both username_env and password_env")
+    if "token_env" in node and "username_env" in node:
+        check.fail(_at(path, "token_env"), "use either token_env or username_env/password_env")
+    page_size = MlflowSource.page_size
+    if node.get("page_size") is not None:
+        page_size = check.integer(node, "page_size", path, minimum=1, maximum=50000)
+    max_run_days = None
+    if node.get("max_run_days") is not None:
+        max_run_days = check.integer(node, "max_run_days", path, minimum=1, maximum=3660)
+    timeout = _seconds(check, node, path, MlflowSource.timeout_seconds)
+    if "tracking_uri" not in node:
+        for key in (*MLFLOW_API_ONLY_KEYS, "max_run_days", "timeout_seconds"):
+            if key in node:
+                check.fail(_at(path, key), "only applies with tracking_uri (the REST API)")
+    if len(check.problems) > problems:
+        return None
+    return MlflowSource(
+        uri,
+        tuple(experiments),
+        token_env,
+        username_env,
+        password_env,
+        page_size,
+        max_run_days,
+        timeout,
+    )
+
+
+def _inference(check: _Checker, value: Any, path: str) -> InferenceSource | None:
+    if value is None:
+        return InferenceSource()
+    node = check.mapping(value, path, (), ("prometheus",))
+    if node is None:
+        return None
+    if node.get("prometheus") is None:
+        return InferenceSource()
+    where = _at(path, "prometheus")
+    prom = check.mapping(
+        node["prometheus"],
+        where,
+        ("url", "requests_metric", "service_label"),
+        ("tokens_metric", "token_env", "timeout_seconds"),
+    )
+    if prom is None:
+        return None
+    problems = len(check.problems)
+    metric = "a Prometheus metric name like http_requests_total"
+    url = _http_url(check, prom, "url", where)
+    requests_metric = check.text(
+        prom, "requests_metric", where, pattern=PROMETHEUS_METRIC_PATTERN, what=metric
+    )
+    service_label = check.text(
+        prom,
+        "service_label",
+        where,
+        pattern=PROMETHEUS_LABEL_PATTERN,
+        what="a Prometheus label name like service",
+    )
+    tokens_metric = check.text(
+        prom, "tokens_metric", where, required=False, pattern=PROMETHEUS_METRIC_PATTERN, what=metric
+    )
+    token_env = _secret_env(check, prom, "token_env", where)
+    timeout = _seconds(check, prom, where, InferencePrometheus.timeout_seconds)
+    if len(check.problems) > problems or None in (url, requests_metric, service_label):
+        return None
+    return InferenceSource(
+        InferencePrometheus(url, requests_metric, service_label, tokens_metric, token_env, timeout)
+    )
 
 
 # --- the org tables -----------------------------------------------------------

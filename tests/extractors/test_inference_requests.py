@@ -6,6 +6,7 @@ import datetime as dt
 from pathlib import Path
 
 import pyarrow as pa
+import pyarrow.parquet as pq
 import pytest
 
 from extractors import inference_requests
@@ -85,16 +86,19 @@ def test_rerun_is_unchanged_and_byte_identical(sources, settings, org_config, la
         ("2025-01-02T00:00:00Z,,3,", "service", "expected a service name"),
     ],
 )
-def test_bad_value_names_file_line_and_column(
-    sources, settings, org_config, landing, line, column, expected
+def test_bad_value_is_quarantined_with_file_line_and_column(
+    sources, settings, org_config, landed, landing, line, column, expected
 ):
     # GIVEN a bad value on line 5
     write_csv(sources, CSV + line + "\n")
-    # WHEN / THEN
-    with pytest.raises(SourceError) as error:
-        inference_requests.extract(MONTH, settings, org_config)
-    assert f"{REL}, line 5, column {column}: {expected}" in str(error.value)
-    assert not landing.exists()
+    # WHEN the month is extracted
+    [record] = inference_requests.extract(MONTH, settings, org_config)
+    # THEN the three good rows land and line 5 waits in quarantine, counted
+    assert (record.rows, record.quarantined) == (3, 1)
+    assert landed.table("inference", "requests").num_rows == 3
+    [bad] = pq.read_table(landing / "_quarantine/inference/requests/month=2025-01").to_pylist()
+    assert (bad["file"], bad["line_number"], bad["field"], bad["raw"]) == (REL, 5, column, line)
+    assert expected in bad["reason"]
 
 
 def test_missing_column_in_header_is_refused(sources, settings, org_config):
@@ -103,10 +107,32 @@ def test_missing_column_in_header_is_refused(sources, settings, org_config):
         inference_requests.extract(MONTH, settings, org_config)
 
 
-def test_row_with_wrong_column_count_is_named(sources, settings, org_config):
+def test_row_with_wrong_column_count_is_quarantined(sources, settings, org_config, landing):
     write_csv(sources, CSV + "2025-01-02T00:00:00Z,chat-api,3\n")
-    with pytest.raises(SourceError, match=rf"{REL}, line 5: expected 4 columns, got 3"):
-        inference_requests.extract(MONTH, settings, org_config)
+    [record] = inference_requests.extract(MONTH, settings, org_config)
+    assert (record.rows, record.quarantined) == (3, 1)
+    [bad] = pq.read_table(landing / "_quarantine/inference/requests/month=2025-01").to_pylist()
+    assert (bad["line_number"], bad["field"], bad["reason"]) == (
+        5,
+        None,
+        "expected 4 columns, got 3",
+    )
+
+
+def test_clean_rerun_removes_the_quarantine(sources, settings, org_config, landing, ledger):
+    # GIVEN a month landed with one bad row
+    path = write_csv(sources, CSV + "2025-01-02T00:00:00Z,chat-api,-1,\n")
+    inference_requests.extract(MONTH, settings, org_config)
+    assert (landing / "_quarantine/inference/requests/month=2025-01").exists()
+    # WHEN the source is redelivered fixed
+    path.write_text(CSV)
+    [record] = inference_requests.extract(MONTH, settings, org_config)
+    # THEN the quarantine partition is gone and the ledger says so
+    assert (record.rows, record.quarantined) == (3, 0)
+    assert not (landing / "_quarantine").exists() or not any(
+        (landing / "_quarantine").rglob("*.parquet")
+    )
+    assert [r["quarantined"] for r in ledger()] == [1, 0]
 
 
 def test_extra_column_is_kept_as_text(sources, settings, org_config, landed):

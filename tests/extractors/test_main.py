@@ -83,11 +83,12 @@ def test_one_source_one_month(env, sources, capsys):
 
 
 def test_source_error_exits_2_with_the_message_only(env, sources, landing, capsys):
-    write(sources, "slurm/hpc1/sacct_2025-01.txt", SACCT + "2|broken\n")
+    # A malformed job line is quarantined; a header without a required field is not.
+    write(sources, "slurm/hpc1/sacct_2025-01.txt", SACCT.replace("|NodeList", "|Nodes", 1))
     assert main(["slurm", "--month", "2025-01"]) == 2
     err = capsys.readouterr().err
     assert (
-        "error: slurm/hpc1/sacct_2025-01.txt, line 3: expected 12 '|'-separated fields, got 2"
+        "error: slurm/hpc1/sacct_2025-01.txt, line 1: header lacks required field(s) NodeList"
         in err
     )
     assert "Traceback" not in err

@@ -1,4 +1,4 @@
-"""Slurm sacct extractor: text lands verbatim; malformed lines are named."""
+"""Slurm sacct extractor: text lands verbatim; malformed lines are quarantined."""
 
 from __future__ import annotations
 
@@ -6,6 +6,7 @@ import logging
 from pathlib import Path
 
 import pyarrow as pa
+import pyarrow.parquet as pq
 import pytest
 
 from extractors import slurm
@@ -103,18 +104,36 @@ def test_rerun_is_unchanged_and_byte_identical(sources, settings, org_config, la
     assert landed.path("slurm", "jobs").read_bytes() == before
 
 
-def test_line_with_wrong_field_count_names_file_and_line(sources, settings, org_config, landing):
+def test_line_with_wrong_field_count_is_quarantined_and_the_rest_lands(
+    sources, settings, org_config, landed, landing
+):
     # GIVEN a job name containing '|' (sacct -P does not escape it), on line 3
     lines = SACCT_HPC1.splitlines()
     lines[2] = lines[2].replace("eval-nightly", "eval|nightly")
     write_sacct(sources, "hpc1", "\n".join(lines) + "\n")
-    # WHEN / THEN
-    with pytest.raises(
-        SourceError,
-        match=r"slurm/hpc1/sacct_2025-01.txt, line 3: expected 12 '\|'-separated fields, got 13",
-    ):
-        slurm.extract(MONTH, settings, org_config)
-    assert not landing.exists()
+    # WHEN the month is extracted
+    [record] = slurm.extract(MONTH, settings, org_config)
+    # THEN the other three jobs land, and line 3 is quarantined with why
+    assert (record.status, record.rows, record.quarantined) == ("loaded", 3, 1)
+    assert landed.table("slurm", "jobs")["JobID"].to_pylist() == ["4101", "4103_7", "4104+1"]
+    [bad] = pq.read_table(
+        landing / "_quarantine" / "slurm" / "jobs" / "month=2025-01" / "part-0.parquet"
+    ).to_pylist()
+    assert bad == {
+        "source": "slurm",
+        "dataset": "jobs",
+        "partition": "month=2025-01",
+        "file": "slurm/hpc1/sacct_2025-01.txt",
+        "line_number": 3,
+        "field": None,
+        "reason": "expected 12 '|'-separated fields, got 13",
+        "raw": lines[2],
+    }
+
+
+def test_parse_sacct_without_a_quarantine_raises_on_a_bad_line():
+    with pytest.raises(SourceError, match=r"x\.txt, line 2: expected 12 '\|'-separated fields"):
+        slurm.parse_sacct(HEADER + "\n1|broken\n", "x.txt")
 
 
 def test_header_without_a_required_field_is_refused(sources, settings, org_config):
@@ -154,8 +173,19 @@ def test_no_cluster_delivered_lands_nothing(settings, org_config, landing):
     assert not landing.exists()
 
 
-def test_non_utf8_byte_names_the_line(sources, settings, org_config):
+def test_non_utf8_line_is_quarantined(sources, settings, org_config, landing):
     path = write_sacct(sources, "hpc1", SACCT_HPC1)
     path.write_bytes(path.read_bytes().replace(b"carol", b"car\xffl"))
-    with pytest.raises(SourceError, match=r"sacct_2025-01\.txt, line 4: not UTF-8"):
+    [record] = slurm.extract(MONTH, settings, org_config)
+    assert (record.rows, record.quarantined) == (3, 1)
+    [bad] = pq.read_table(landing / "_quarantine/slurm/jobs/month=2025-01").to_pylist()
+    assert (bad["line_number"], bad["reason"]) == (4, "not UTF-8 (invalid start byte at byte 16)")
+    assert "car\\xffl" in bad["raw"]
+
+
+def test_non_utf8_header_is_refused(sources, settings, org_config, landing):
+    path = write_sacct(sources, "hpc1", SACCT_HPC1)
+    path.write_bytes(b"\xff" + path.read_bytes())
+    with pytest.raises(SourceError, match=r"sacct_2025-01\.txt, line 1: header is not UTF-8"):
         slurm.extract(MONTH, settings, org_config)
+    assert not landing.exists()

@@ -1,0 +1,76 @@
+"""What the cloud clients share: the two failures a cloud read adds, bounded backoff,
+and atomic writes of pulled snapshots.
+
+A cloud pull fails in two ways a local file cannot:
+
+* the credentials are missing, expired or refused: ``CredentialsError``, a
+  ``SourceError`` (it will not mend itself, so the DAG fails the task at once);
+* the service keeps throttling or is unreachable after bounded retries:
+  ``SourceUnavailableError``, deliberately *not* a ``SourceError``, so the
+  DAG's own retries (with their longer backoff) try again later.
+
+Must never put a secret (key, token, password) into a message or a log line:
+messages are built from error codes and names only, never from request
+headers or the provider's free text, and chained exceptions are dropped
+(``from None``) so a traceback cannot carry one either.
+"""
+
+from __future__ import annotations
+
+import os
+import random
+import time
+import uuid
+from collections.abc import Iterable
+from pathlib import Path
+
+from extractors.errors import SourceError
+
+# Longest single wait, in seconds, even when the server asks for more.
+MAX_BACKOFF_SECONDS = 60.0
+
+
+class CredentialsError(SourceError):
+    """Credentials are missing, expired or refused. The message names the
+    provider and what to do, never the secret."""
+
+
+class SourceUnavailableError(Exception):
+    """The service kept throttling or failing after bounded retries; transient,
+    so a later try (the DAG's retry) may succeed. Nothing has been written."""
+
+
+def backoff_seconds(attempt: int, retry_after: float | None = None) -> float:
+    """Wait before retry number ``attempt`` (1 = the first retry).
+
+    The server's ``Retry-After`` wins when given; otherwise exponential with
+    full jitter (1 s, 2 s, 4 s ... times a random factor), capped.
+    """
+    if retry_after is not None and retry_after >= 0:
+        return min(retry_after, MAX_BACKOFF_SECONDS)
+    return min(MAX_BACKOFF_SECONDS, (2 ** (attempt - 1)) * (0.5 + random.random() / 2))  # noqa: S311 - jitter, not crypto
+
+
+# One seam for every wait, so tests can record the waits instead of sleeping.
+sleep = time.sleep
+
+
+def write_atomically(path: Path, data: bytes | Iterable[bytes]) -> int:
+    """Replace ``path`` with ``data`` (bytes, or blocks of bytes streamed from a
+    download): a hidden temporary file beside it, then a rename, so a reader
+    sees the old file or the new one, never half. Returns the bytes written."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = path.parent / f".{path.name}.{uuid.uuid4().hex}.tmp"
+    written = 0
+    try:
+        with tmp.open("wb") as handle:
+            for block in [data] if isinstance(data, bytes) else data:
+                handle.write(block)
+                written += len(block)
+            handle.flush()
+            os.fsync(handle.fileno())
+        os.replace(tmp, path)
+    except BaseException:
+        tmp.unlink(missing_ok=True)
+        raise
+    return written

@@ -39,10 +39,9 @@ from extractors import (
     slurm,
 )
 from extractors.catalog import months_between
-from extractors.errors import ConfigError, SourceError
+from extractors.errors import ConfigError, SourceError, SourceUnavailable
 from extractors.landing import LoadRecord, month_partition
 from extractors.org_config import OrgConfig, land_config, load_config
-from extractors.remote import SourceUnavailable
 from extractors.settings import Settings
 
 __all__ = ["SOURCES", "main", "months_between"]

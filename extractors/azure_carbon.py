@@ -23,7 +23,7 @@ Azure reports them; there is no location- vs market-based split.
 
 Throttling (429) and server errors are retried with backoff, honouring
 ``Retry-After``, at most ``max_attempts`` times, then fail clearly as
-``SourceUnavailableError`` (the DAG retries later). The bearer token comes
+``SourceUnavailable`` (the DAG retries later). The bearer token comes
 from the environment variable ``token_env`` names (an Airflow connection or
 secret can set it), else from azure-identity's ``DefaultAzureCredential`` when
 that package is installed.
@@ -49,8 +49,8 @@ from typing import Any
 import pyarrow as pa
 
 from extractors import cloud
-from extractors.cloud import CredentialsError, SourceUnavailableError, write_atomically
-from extractors.errors import SourceError
+from extractors.cloud import write_atomically
+from extractors.errors import CredentialsError, SourceError, SourceUnavailable
 from extractors.landing import LoadRecord, land, month_partition
 from extractors.org_config import AzureCarbonSource, OrgConfig
 from extractors.settings import Settings
@@ -218,7 +218,7 @@ class CarbonApi:
                 wait,
             )
             cloud.sleep(wait)
-        raise SourceUnavailableError(
+        raise SourceUnavailable(
             f"Azure Carbon Optimization API: {what} failed {attempts} times (last: {problem}); "
             "nothing was written, try again later"
         )

@@ -6,7 +6,7 @@ A cloud pull fails in two ways a local file cannot:
 * the credentials are missing, expired or refused: ``CredentialsError``, a
   ``SourceError`` (it will not mend itself, so the DAG fails the task at once);
 * the service keeps throttling or is unreachable after bounded retries:
-  ``SourceUnavailableError``, deliberately *not* a ``SourceError``, so the
+  ``SourceUnavailable``, deliberately *not* a ``SourceError``, so the
   DAG's own retries (with their longer backoff) try again later.
 
 Must never put a secret (key, token, password) into a message or a log line:
@@ -24,20 +24,8 @@ import uuid
 from collections.abc import Iterable
 from pathlib import Path
 
-from extractors.errors import SourceError
-
 # Longest single wait, in seconds, even when the server asks for more.
 MAX_BACKOFF_SECONDS = 60.0
-
-
-class CredentialsError(SourceError):
-    """Credentials are missing, expired or refused. The message names the
-    provider and what to do, never the secret."""
-
-
-class SourceUnavailableError(Exception):
-    """The service kept throttling or failing after bounded retries; transient,
-    so a later try (the DAG's retry) may succeed. Nothing has been written."""
 
 
 def backoff_seconds(attempt: int, retry_after: float | None = None) -> float:

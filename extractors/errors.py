@@ -11,3 +11,14 @@ class SourceError(Exception):
 
 class ConfigError(Exception):
     """The organisation config is invalid; nothing has been written."""
+
+
+class CredentialsError(SourceError):
+    """Credentials are missing, expired or refused. The message names the
+    provider and what to do, never the secret."""
+
+
+class SourceUnavailable(Exception):
+    """A live source kept throttling or failing after bounded retries. It is
+    transient, so a later try (the task's retry) may succeed; nothing has been
+    written."""

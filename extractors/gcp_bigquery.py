@@ -48,8 +48,8 @@ from collections.abc import Iterable
 from pathlib import Path
 from typing import Any
 
-from extractors.cloud import CredentialsError, SourceUnavailableError, write_atomically
-from extractors.errors import SourceError
+from extractors.cloud import write_atomically
+from extractors.errors import CredentialsError, SourceError, SourceUnavailable
 from extractors.gcp_billing import parse_timestamp
 from extractors.org_config import GcpBillingSource, GcpCarbonSource
 
@@ -143,14 +143,14 @@ def _run(client: Any, sql: str, parameters: list, what: str) -> list[dict]:
             f"BigQuery refused the credentials (401) while {what}: they are expired or invalid"
         ) from None
     except (gx.TooManyRequests, gx.ServerError) as exc:
-        raise SourceUnavailableError(
+        raise SourceUnavailable(
             f"BigQuery kept throttling or failing ({exc.code}) while {what} after retrying "
             f"for {RETRY_TIMEOUT:.0f} s; nothing was written, try again later"
         ) from None
     except gx.Forbidden as exc:
         reasons = {error.get("reason") for error in exc.errors or [] if isinstance(error, dict)}
         if reasons & {"rateLimitExceeded", "quotaExceeded"}:
-            raise SourceUnavailableError(
+            raise SourceUnavailable(
                 f"BigQuery quota or rate limit hit while {what}; try again later"
             ) from None
         raise CredentialsError(

@@ -28,8 +28,8 @@ from dataclasses import dataclass
 from pathlib import Path, PurePosixPath
 from typing import Any, TypeVar
 
-from extractors.cloud import CredentialsError, SourceUnavailableError, write_atomically
-from extractors.errors import SourceError
+from extractors.cloud import write_atomically
+from extractors.errors import CredentialsError, SourceError, SourceUnavailable
 
 log = logging.getLogger(__name__)
 
@@ -246,12 +246,12 @@ class S3Store(ObjectStore):
                 "refresh them (e.g. aws sso login) or fix the profile name"
             ) from None
         except (bx.EndpointConnectionError, bx.ConnectTimeoutError, bx.ReadTimeoutError) as exc:
-            raise SourceUnavailableError(
+            raise SourceUnavailable(
                 f"S3 unreachable while {what} ({type(exc).__name__}); nothing was written, "
                 "try again later"
             ) from None
         except (bx.ConnectionClosedError, bx.ResponseStreamingError, bx.IncompleteReadError):
-            raise SourceUnavailableError(
+            raise SourceUnavailable(
                 f"S3 closed the connection while {what}; nothing was written, try again later"
             ) from None
 
@@ -271,12 +271,12 @@ class S3Store(ObjectStore):
                 "s3:ListBucket and s3:GetObject on the export bucket and prefix"
             )
         if code in _THROTTLE_CODES or status in (429, 500, 502, 503, 504):
-            return SourceUnavailableError(
+            return SourceUnavailable(
                 f"S3 kept throttling or failing ({code_text}) while {what} after "
                 f"{self.max_attempts} attempts with backoff; nothing was written, try again later"
             )
         if code == "PreconditionFailed":
-            return SourceUnavailableError(
+            return SourceUnavailable(
                 f"an object changed while {what} (redelivery in progress); nothing was written, "
                 "try again later"
             )

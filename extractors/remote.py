@@ -25,7 +25,7 @@ from typing import Any
 
 import requests
 
-from extractors.errors import ConfigError, SourceError
+from extractors.errors import ConfigError, SourceError, SourceUnavailable
 
 log = logging.getLogger(__name__)
 
@@ -42,10 +42,6 @@ TRANSIENT_ERRORS = (
 )
 # How much of an error body a message quotes.
 BODY_TAIL = 300
-
-
-class SourceUnavailable(Exception):
-    """A live source did not answer after bounded retries; it may answer later."""
 
 
 def secret_from_env(variable: str | None, key: str) -> str | None:

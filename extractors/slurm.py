@@ -32,10 +32,9 @@ from pathlib import Path
 
 import pyarrow as pa
 
-from extractors.errors import SourceError
+from extractors.errors import SourceError, SourceUnavailable
 from extractors.landing import LoadRecord, Quarantine, land, land_table, month_partition
 from extractors.org_config import OrgConfig, SlurmSource
-from extractors.remote import SourceUnavailable
 from extractors.settings import Settings
 
 log = logging.getLogger(__name__)

@@ -19,7 +19,7 @@ import pytest
 from cloud_fakes import Request, Response
 
 from extractors import azure_carbon
-from extractors.cloud import CredentialsError, SourceUnavailableError
+from extractors.cloud import CredentialsError, SourceUnavailable
 from extractors.org_config import load_config
 
 MONTH = "2025-01"
@@ -197,7 +197,7 @@ def test_throttled_forever_fails_clearly_after_bounded_retries(
     fake.throttle["Scope3"] = 10**6
     fake.retry_after = "2"
     requests_before = len(server.requests)
-    with pytest.raises(SourceUnavailableError) as error:
+    with pytest.raises(SourceUnavailable) as error:
         azure_carbon.extract(MONTH, settings, config)
     # THEN three tries, two waits of the asked length, then a clear, retryable failure
     scope3 = [b for b in fake.bodies[-3:] if b["carbonScopeList"] == ["Scope3"]]

@@ -28,7 +28,7 @@ from cloud_fakes import (
 )
 
 from extractors import aws_cur
-from extractors.cloud import CredentialsError, SourceUnavailableError
+from extractors.cloud import CredentialsError, SourceUnavailable
 from extractors.errors import SourceError
 from extractors.org_config import load_config
 
@@ -105,7 +105,7 @@ def test_throttling_is_retried_with_bounded_attempts_then_fails_clearly(
     config = s3_endpoint_config(server.url, max_attempts=3)
     # WHEN the month is extracted
     started = dt.datetime.now()
-    with pytest.raises(SourceUnavailableError) as error:
+    with pytest.raises(SourceUnavailable) as error:
         aws_cur.extract(MONTH, settings, config)
     # THEN three attempts with backoff between them, then a clear, retryable failure
     assert len(server.requests) == 3

@@ -11,9 +11,9 @@ import pyarrow.parquet as pq
 import pytest
 
 from extractors import prometheus_dcgm
-from extractors.errors import ConfigError
+from extractors.errors import ConfigError, SourceUnavailable
 from extractors.org_config import load_config
-from extractors.remote import ATTEMPTS, SourceUnavailable
+from extractors.remote import ATTEMPTS
 from extractors.settings import Settings
 
 pytest_plugins = ["workload_fixtures"]

@@ -19,7 +19,7 @@ import pytest
 from cloud_fakes import Request, Response
 
 from extractors import azure_carbon
-from extractors.cloud import CredentialsError, SourceUnavailable
+from extractors.errors import CredentialsError, SourceUnavailable
 from extractors.org_config import load_config
 
 MONTH = "2025-01"

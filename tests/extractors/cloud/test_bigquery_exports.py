@@ -21,7 +21,7 @@ from fake_bigquery import FakeBigQuery, field
 from google.cloud.bigquery import QueryJobConfig, ScalarQueryParameter, SchemaField, TableReference
 
 from extractors import gcp_bigquery, gcp_billing, gcp_carbon
-from extractors.cloud import CredentialsError
+from extractors.errors import CredentialsError
 from extractors.org_config import load_config
 
 MONTH = "2025-01"

@@ -28,8 +28,7 @@ from cloud_fakes import (
 )
 
 from extractors import aws_cur
-from extractors.cloud import CredentialsError, SourceUnavailable
-from extractors.errors import SourceError
+from extractors.errors import CredentialsError, SourceError, SourceUnavailable
 from extractors.org_config import load_config
 
 MONTH = "2025-01"

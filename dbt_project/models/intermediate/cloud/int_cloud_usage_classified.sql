@@ -1,0 +1,179 @@
+-- What each cloud billing row consumed, as one row per activity ("usage part"):
+-- an instance hour is GPU, CPU and memory at once (instance_types); a GCP row
+-- bills one resource (GPU SKU, core, RAM, disk, egress). Quantities in
+-- canonical units: hours, GB-hours, TB-hours, GB. Cost-only rows (tax,
+-- credits, fees, no usage) become one `other` part with no quantity.
+with
+
+billing_rows as (
+
+    select * from {{ ref('int_cloud_billing_rows_attributed') }}
+
+),
+
+usage_types as (
+
+    select * from {{ ref('cloud_usage_types') }}
+
+),
+
+gpu_skus as (
+
+    select * from {{ ref('gcp_gpu_skus') }}
+
+),
+
+instance_types as (
+
+    select * from {{ ref('instance_types') }}
+
+),
+
+usage_rows as (
+
+    select * from billing_rows
+    where not is_cost_only
+
+),
+
+gpu_sku_matches as (
+
+    select
+        usage_rows.billing_row_id,
+        gpu_skus.gpu_model,
+        row_number() over (
+            partition by usage_rows.billing_row_id order by gpu_skus.like_pattern
+        ) as match_rank
+    from usage_rows
+    inner join gpu_skus
+        on
+            usage_rows.provider = 'gcp'
+            and usage_rows.usage_type like gpu_skus.like_pattern
+
+),
+
+usage_type_matches as (
+
+    select
+        usage_rows.billing_row_id,
+        usage_types.activity,
+        usage_types.storage_media,
+        usage_types.replication_class,
+        usage_types.network_class,
+        row_number() over (
+            partition by usage_rows.billing_row_id order by usage_types.priority
+        ) as match_rank
+    from usage_rows
+    inner join usage_types
+        on
+            usage_rows.provider = usage_types.provider
+            and usage_rows.usage_type like usage_types.like_pattern
+
+),
+
+typed as (
+
+    select
+        billing_rows.*,
+        case
+            when billing_rows.is_cost_only then 'cost_only'
+            when gpu_sku_matches.gpu_model is not null then 'gpu'
+            else coalesce(usage_type_matches.activity, 'other')
+        end as usage_class,
+        gpu_sku_matches.gpu_model as sku_gpu_model,
+        usage_type_matches.storage_media,
+        usage_type_matches.replication_class,
+        usage_type_matches.network_class,
+        -- the amount in each canonical unit its pricing unit converts to
+        case
+            when billing_rows.usage_unit in ('hrs', 'hour', 'hours') then billing_rows.usage_amount
+        end as hours,
+        case
+            when billing_rows.usage_unit in ('gb-mo', 'gibibyte month')
+                then billing_rows.usage_amount * 24 * {{ dbt.datediff(
+                    'billing_rows.month', dbt.dateadd('month', 1, 'billing_rows.month'), 'day'
+                ) }}
+            when billing_rows.usage_unit in ('gibibyte day') then billing_rows.usage_amount * 24
+            when billing_rows.usage_unit in ('gibibyte hour', 'gb-hours') then billing_rows.usage_amount
+        end as gb_hours,
+        case
+            when billing_rows.usage_unit in ('gb', 'gibibyte') then billing_rows.usage_amount
+            when billing_rows.usage_unit in ('tb', 'tebibyte') then billing_rows.usage_amount * 1024
+        end as gb
+    from billing_rows
+    left join gpu_sku_matches
+        on
+            billing_rows.billing_row_id = gpu_sku_matches.billing_row_id
+            and gpu_sku_matches.match_rank = 1
+    left join usage_type_matches
+        on
+            billing_rows.billing_row_id = usage_type_matches.billing_row_id
+            and usage_type_matches.match_rank = 1
+
+),
+
+instance_parts as (
+
+    select
+        typed.*,
+        parts.activity,
+        case when parts.activity = 'gpu' then instance_types.gpu_model end as gpu_model,
+        case when parts.activity = 'gpu' then typed.hours * instance_types.gpus end as gpu_hours,
+        case when parts.activity = 'cpu' then typed.hours * instance_types.vcpus end as vcpu_hours,
+        case when parts.activity = 'memory' then typed.hours * instance_types.memory_gb end as memory_gb_hours,
+        cast(null as double) as storage_tb_hours,
+        cast(null as double) as network_gb
+    from typed
+    inner join instance_types
+        on
+            typed.provider = instance_types.provider
+            and typed.instance_type = instance_types.instance_type
+    cross join (values ('gpu'), ('cpu'), ('memory')) as parts (activity)
+    where
+        typed.usage_class = 'instance'
+        and (parts.activity != 'gpu' or instance_types.gpus > 0)
+
+),
+
+single_parts as (
+
+    select
+        typed.*,
+        case
+            when typed.usage_class in ('gpu', 'cpu', 'memory', 'storage', 'network') then typed.usage_class
+            else 'other'
+        end as activity,
+        typed.sku_gpu_model as gpu_model,
+        case when typed.usage_class = 'gpu' then typed.hours end as gpu_hours,
+        case when typed.usage_class = 'cpu' then typed.hours end as vcpu_hours,
+        case when typed.usage_class = 'memory' then typed.gb_hours end as memory_gb_hours,
+        case when typed.usage_class = 'storage' then typed.gb_hours / 1024 end as storage_tb_hours,
+        case when typed.usage_class = 'network' then typed.gb end as network_gb
+    from typed
+    left join instance_types
+        on
+            typed.provider = instance_types.provider
+            and typed.instance_type = instance_types.instance_type
+    -- an instance type the seed does not know cannot be split: one `other` part
+    where typed.usage_class != 'instance' or instance_types.instance_type is null
+
+),
+
+parts as (
+
+    select * from instance_parts
+    union all
+    select * from single_parts
+
+),
+
+final as (
+
+    select
+        billing_row_id || ':' || activity as usage_part_id,
+        *
+    from parts
+
+)
+
+select * from final

@@ -1,0 +1,89 @@
+-- Where each IT-energy row draws its electricity: the grid zone (site config,
+-- or the cloud region's zone) and the PUE (methodology.md section 3): the
+-- site's configured PUE valid on the month's first day, else the pue seed
+-- (cloud: region, then fleet; on-premises: the industry default).
+with
+
+energy as (
+
+    select * from {{ ref('int_it_energy_unioned') }}
+
+),
+
+sites as (
+
+    select * from {{ ref('stg_org__sites') }}
+
+),
+
+site_pues as (
+
+    select * from {{ ref('stg_org__site_pues') }}
+
+),
+
+cloud_regions as (
+
+    select * from {{ ref('cloud_regions') }}
+
+),
+
+pue_factors as (
+
+    select * from {{ ref('int_pue_factors_selected') }}
+
+),
+
+dated as (
+
+    select
+        *,
+        cast(extract(year from month) as integer) as year
+    from energy
+
+),
+
+located as (
+
+    select
+        dated.*,
+        case when dated.provider = 'on_prem' then sites.grid_zone else cloud_regions.grid_zone end as grid_zone,
+        coalesce(site_pues.pue, region_pue.pue, fleet_pue.pue) as pue,
+        case when site_pues.pue is not null then 'site_config' else 'pue_seed' end as pue_source,
+        case when site_pues.pue is null then coalesce(region_pue.factor_year, fleet_pue.factor_year) end
+            as pue_factor_year
+    from dated
+    left join sites
+        on dated.site_id = sites.site_id
+    left join site_pues
+        on
+            dated.site_id = site_pues.site_id
+            and dated.month >= site_pues.valid_from
+            and (site_pues.valid_to is null or dated.month < site_pues.valid_to)
+    left join cloud_regions
+        on
+            dated.provider = cloud_regions.provider
+            and dated.region_code = cloud_regions.region_code
+    left join pue_factors as region_pue
+        on
+            dated.provider = region_pue.provider
+            and dated.region_code = region_pue.region_code
+            and dated.year = region_pue.year
+    left join pue_factors as fleet_pue
+        on
+            dated.provider = fleet_pue.provider
+            and fleet_pue.region_code = '*'
+            and dated.year = fleet_pue.year
+
+),
+
+final as (
+
+    select
+        *,
+        it_kwh * (pue - 1) as overhead_kwh
+    from located
+
+)
+
+select * from final

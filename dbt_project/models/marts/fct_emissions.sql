@@ -1,0 +1,95 @@
+-- Emissions of the organisation's AI systems mapped to the GHG Protocol: one
+-- row per system x month x category x activity x scope x method x tier x
+-- accounting basis x source x location (see _marts__models.yml).
+{%- set descriptive_columns = [
+    'month', 'system_id', 'emission_category', 'activity', 'ghg_scope', 'scope3_category', 'method',
+    'tier', 'accounting_basis', 'source', 'provider', 'region_code', 'site_id', 'grid_zone', 'currency',
+    'factor_set', 'factor_year', 'market_fallback_to_location',
+] -%}
+{%- set measure_columns = [
+    'energy_kwh', 'kg_co2e', 'cost', 'provider_scope1_kg', 'provider_scope2_kg', 'provider_scope3_kg',
+] -%}
+{%- set sums = [] -%}
+{%- for column in measure_columns -%}
+    {%- do sums.append('sum(' ~ column ~ ') as ' ~ column) -%}
+{%- endfor %}
+
+with
+
+bottom_up as (
+
+    select * from {{ ref('int_bottom_up_emissions_calculated') }}
+    -- the provider's own figure replaces the estimate once it is published
+    where not is_provider_reported_month
+
+),
+
+provider_reported as (
+
+    select * from {{ ref('int_provider_emissions_allocated') }}
+
+),
+
+embodied as (
+
+    select * from {{ ref('int_embodied_emissions_calculated') }}
+
+),
+
+unioned as (
+
+    select {{ (descriptive_columns + measure_columns) | join(', ') }}
+    from bottom_up
+    union all
+    select {{ (descriptive_columns + measure_columns) | join(', ') }}
+    from provider_reported
+    union all
+    select {{ (descriptive_columns + measure_columns) | join(', ') }}
+    from embodied
+
+),
+
+aggregated as (
+
+    select
+        {{ (descriptive_columns + sums) | join(', ') }}
+    from unioned
+    group by {{ descriptive_columns | join(', ') }}
+
+),
+
+final as (
+
+    select
+        cast({{ surrogate_key(descriptive_columns) }} as varchar) as emission_id,
+        cast(month as date) as month,
+        cast(extract(year from month) as integer) as reporting_year,
+        cast(system_id as varchar) as system_id,
+        cast(emission_category as varchar) as emission_category,
+        cast(activity as varchar) as activity,
+        cast(ghg_scope as integer) as ghg_scope,
+        cast(scope3_category as integer) as scope3_category,
+        cast(method as varchar) as method,
+        cast(tier as varchar) as tier,
+        cast(accounting_basis as varchar) as accounting_basis,
+        cast(source as varchar) as source,
+        cast(provider as varchar) as provider,
+        cast(region_code as varchar) as region_code,
+        cast(site_id as varchar) as site_id,
+        cast(grid_zone as varchar) as grid_zone,
+        cast(currency as varchar) as currency,
+        cast(energy_kwh as double) as energy_kwh,
+        cast(kg_co2e as double) as kg_co2e,
+        cast(cost as double) as cost,
+        cast(provider_scope1_kg as double) as provider_scope1_kg,
+        cast(provider_scope2_kg as double) as provider_scope2_kg,
+        cast(provider_scope3_kg as double) as provider_scope3_kg,
+        cast(factor_set as varchar) as factor_set,
+        cast(factor_year as integer) as factor_year,
+        cast(market_fallback_to_location as boolean) as market_fallback_to_location,
+        cast('{{ var("methodology_version") }}' as varchar) as methodology_version
+    from aggregated
+
+)
+
+select * from final

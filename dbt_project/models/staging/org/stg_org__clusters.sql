@@ -1,0 +1,27 @@
+with
+
+source as (
+
+    {{ landing_source('org', 'clusters') }}
+
+),
+
+renamed as (
+
+    select
+        -- ids
+        cluster,
+        site_id,
+
+        -- dimensions
+        upper(trim(gpu_model)) as gpu_model,
+
+        -- measures
+        cast(gpu_power_w as double) as gpu_power_w,
+        cast(gpu_utilisation as double) as gpu_utilisation
+
+    from source
+
+)
+
+select * from renamed

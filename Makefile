@@ -89,7 +89,7 @@ dbt-test: venv
 		AI_CARBON_WAREHOUSE=$(CURDIR)/.ci-work/ai_carbon.duckdb \
 		$(BIN)/dbt build --profiles-dir . --quiet
 	AI_CARBON_LANDING=$(CURDIR)/.ci-work/landing AI_CARBON_WAREHOUSE=$(CURDIR)/.ci-work/ai_carbon.duckdb \
-		$(BIN)/sqlfluff lint dbt_project/models dbt_project/tests dbt_project/macros --disable-progress-bar
+		$(BIN)/sqlfluff lint dbt_project/models dbt_project/tests --disable-progress-bar
 
 clean:
 	rm -rf landing warehouse .demo .airflow .ci-work dbt_project/target dbt_project/logs reports

@@ -28,12 +28,13 @@ export AI_CARBON_CONFIG ?= $(CURDIR)/config/org.example.yml
 DEMO_FROM ?= 2025-01
 DEMO_TO ?= 2025-12
 
-.PHONY: help venv demo test lint pytest dbt-test airflow-init demo-data sql clean lock
+.PHONY: help venv demo test lint pytest dbt-test airflow-init demo-data sql clean lock bench
 
 help:
 	@echo "make demo   - build the environment, run the nightly pipeline on the demo data, show results"
 	@echo "make test   - build the environment, run every check (ruff, sqlfluff, pytest, dbt build)"
 	@echo "make sql    - open a read-only SQL shell on the published warehouse"
+	@echo "make bench  - benchmark the build at scale (ROWS=1000000; a benchmark, not a test)"
 	@echo "make clean  - remove generated data (landing, warehouse, demo sources, airflow home)"
 
 $(STAMP): requirements.txt
@@ -65,6 +66,8 @@ demo: demo-data airflow-init
 		> $(AIRFLOW_HOME)/demo-run.log 2>&1 \
 		|| (tail -n 60 $(AIRFLOW_HOME)/demo-run.log; echo "demo run failed: full log in $(AIRFLOW_HOME)/demo-run.log"; exit 1)
 	$(BIN)/python -m transform.summary --year $(firstword $(subst -, ,$(DEMO_TO)))
+	@echo ">> the $(firstword $(subst -, ,$(DEMO_TO))) report (one HTML file, opens offline):"
+	@$(BIN)/python -m transform.report --year $(firstword $(subst -, ,$(DEMO_TO)))
 
 sql: venv
 	$(BIN)/python -m transform.sql
@@ -90,6 +93,17 @@ dbt-test: venv
 		$(BIN)/dbt build --profiles-dir . --quiet
 	AI_CARBON_LANDING=$(CURDIR)/.ci-work/landing AI_CARBON_WAREHOUSE=$(CURDIR)/.ci-work/ai_carbon.duckdb \
 		$(BIN)/sqlfluff lint dbt_project/models dbt_project/tests --disable-progress-bar
+
+# A benchmark, not a test: generates ROWS CUR 2.0 line items (cached in
+# bench/data/), lands them, times dbt against its limit query, a nightly
+# re-delivery, a pandas baseline and the extractors; writes bench/results.json.
+# BENCH_PROJECT=HEAD measures the committed dbt project instead of the working tree.
+ROWS ?= 1000000
+SEED ?= 42
+BENCH_PROJECT ?= worktree
+bench: venv
+	$(BIN)/pip install --quiet -r requirements-bench.txt >> $(VENV)/pip.log 2>&1 || (tail -n 40 $(VENV)/pip.log; exit 1)
+	$(BIN)/python bench/run.py --rows $(ROWS) --seed $(SEED) --project $(BENCH_PROJECT)
 
 clean:
 	rm -rf landing warehouse .demo .airflow .ci-work dbt_project/target dbt_project/logs reports

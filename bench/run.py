@@ -29,6 +29,12 @@ size under ``runs``) and prints a table with each target met or missed.
 
     python bench/run.py --rows 1000000 [--seed 42] [--project worktree|HEAD|<git ref>]
 
+When the models become incremental, step 2 needs no change: its ``dbt run``
+after the re-delivery (``incremental.full_rebuild_seconds``, the
+``incremental-run`` log) is the nightly run to compare with
+``incremental.single_partition_dbt_seconds`` (``dbt run`` over that month
+alone) and with the one-month limit query (``incremental.ratio``).
+
 ``--project`` picks the dbt project measured: the working tree (default), or
 a committed version exported with ``git archive`` (the working tree's
 profiles.yml laid over it), so a figure can be tied to a commit while models
@@ -59,7 +65,7 @@ DBT = str(Path(sys.executable).with_name("dbt"))
 sys.path.insert(0, str(ROOT))
 
 PANDAS_MAX_ROWS = 10_000_000
-BIGQUERY_MAX_ROWS = 50_000
+BIGQUERY_MAX_ROWS = 20_000
 RSS_TARGET_MB = 4096
 DEFAULT_MEMORY_LIMIT = "3GB"  # leaves room under 4 GB for the dbt / Python process
 
@@ -829,6 +835,9 @@ def main() -> None:
     parser.add_argument("--rows", type=int, default=1_000_000)
     parser.add_argument("--seed", type=int, default=42)
     parser.add_argument("--project", default="worktree")
+    parser.add_argument(
+        "--keep", action="store_true", help="keep the bench warehouses under bench/data/*/run"
+    )
     args = parser.parse_args()
     handlers = {
         "limit": cmd_limit,
@@ -839,8 +848,13 @@ def main() -> None:
     if args.command:
         handlers[args.command](args)
         return
-    results = Bench(args).run()
+    bench = Bench(args)
+    results = bench.run()
     write_results(results)
+    if not args.keep:
+        # The warehouses hold every intermediate table (GBs at 10M rows): free the disk.
+        for name in ("full", "one-month", "duckdb-tmp", "s3", "bigquery"):
+            shutil.rmtree(bench.work / name, ignore_errors=True)
     print()
     print(table(results))
     print(f"\nwritten: {RESULTS.relative_to(ROOT)}")

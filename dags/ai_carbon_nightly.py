@@ -4,9 +4,16 @@ For the run's data interval, each source task lands the months it touches
 (plus that source's look-back for late and redelivered exports) as Parquet
 partitions under the landing folder; unchanged inputs are skipped by checksum.
 Then one task builds the warehouse with ``dbt build`` on a private copy, in the
-one-slot ``warehouse_writer`` pool (DuckDB has a single writer), and a last
+one-slot ``warehouse_writer`` pool (DuckDB has a single writer), and a next
 task publishes it with an atomic rename, so analysts never read a half-built
 warehouse and a failed build changes nothing.
+
+A source that fails (bad input at once, an outage after its retries) keeps
+its landed partitions as they were, and the rest of the pipeline still runs:
+the warehouse is rebuilt from what is landed. The last task, ``summarise_run``,
+logs what each source landed and quarantined, and fails the run when a source
+was not refreshed, saying how old its landed data is (the freshness alert),
+or when nothing was published.
 
 Params ``from_month`` / ``to_month`` (YYYY-MM) load a whole history in one run
 (the first load, or ``make demo``); ``airflow backfill create`` replays nights.
@@ -18,9 +25,10 @@ imported inside the tasks so that parsing stays cheap.
 from __future__ import annotations
 
 import datetime as dt
+import logging
 from contextlib import contextmanager
 
-from airflow.sdk import Asset, Param, dag, task
+from airflow.sdk import Asset, Param, TriggerRule, dag, task
 from airflow.timetables.interval import CronDataIntervalTimetable
 
 from extractors.catalog import SOURCE_NAMES
@@ -29,6 +37,8 @@ WAREHOUSE_POOL = "warehouse_writer"
 LANDING_ASSETS = {name: Asset(f"ai_carbon_landing_{name}") for name in SOURCE_NAMES}
 ORG_CONFIG_ASSET = Asset("ai_carbon_landing_org")
 WAREHOUSE_ASSET = Asset("ai_carbon_warehouse")
+
+log = logging.getLogger(__name__)
 
 
 @contextmanager
@@ -87,6 +97,7 @@ def ai_carbon_nightly():
         from extractors.__main__ import SOURCES
         from extractors.catalog import months_for_run
         from extractors.org_config import load_config
+        from extractors.run_summary import describe_load
         from extractors.settings import Settings
 
         settings = Settings.from_env()
@@ -104,18 +115,24 @@ def ai_carbon_nightly():
             with bad_input_fails_fast():
                 records = SOURCES[source](month, settings, config)
             for record in records:
-                loads.append(
-                    {
-                        "dataset": record.dataset,
-                        "partition": record.partition,
-                        "status": record.status,
-                        "rows": record.rows,
-                        "quarantined": getattr(record, "quarantined", 0),
-                    }
-                )
+                load = {
+                    "dataset": record.dataset,
+                    "partition": record.partition,
+                    "status": record.status,
+                    "rows": record.rows,
+                    "quarantined": getattr(record, "quarantined", 0),
+                }
+                log.info(describe_load(source, load))
+                loads.append(load)
         return loads
 
-    @task(pool=WAREHOUSE_POOL, outlets=[WAREHOUSE_ASSET])
+    # Built when every extract is done and one at least succeeded: one source
+    # down must not hold back every other source's figures.
+    @task(
+        pool=WAREHOUSE_POOL,
+        outlets=[WAREHOUSE_ASSET],
+        trigger_rule=TriggerRule.ALL_DONE_MIN_ONE_SUCCESS,
+    )
     def build_warehouse(run_id=None) -> str:
         """dbt build (seeds, models, tests) on a private copy of the warehouse."""
         from transform.build import build
@@ -132,6 +149,25 @@ def ai_carbon_nightly():
 
         return str(publish(Path(built)))
 
+    @task(trigger_rule=TriggerRule.ALL_DONE)
+    def summarise_run(ti=None) -> dict:
+        """Log what the run landed and quarantined; fail it if a source or the publish did."""
+        from airflow.sdk.exceptions import AirflowFailException
+
+        from extractors.run_summary import summarise
+        from extractors.settings import Settings
+
+        results = {name: ti.xcom_pull(task_ids=f"extract_{name}") for name in SOURCE_NAMES}
+        summary = summarise(results, Settings.from_env().landing)
+        for line in summary.lines:
+            log.info(line)
+        problems = list(summary.stale.values())
+        if ti.xcom_pull(task_ids="publish_warehouse") is None:
+            problems.append("the warehouse was not published (see build_warehouse)")
+        if problems:
+            raise AirflowFailException("; ".join(problems))
+        return {"quarantined": summary.quarantined, "sources": summary.counts}
+
     config_loaded = load_org_config()
     extracts = [
         extract.override(task_id=f"extract_{name}", outlets=[LANDING_ASSETS[name]])(name)
@@ -140,7 +176,8 @@ def ai_carbon_nightly():
     built = build_warehouse()
     config_loaded >> extracts
     extracts >> built
-    publish_warehouse(built)
+    published = publish_warehouse(built)
+    [*extracts, published] >> summarise_run()
 
 
 ai_carbon_nightly()

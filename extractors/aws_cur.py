@@ -186,6 +186,18 @@ def _cast(column: pa.ChunkedArray, target: pa.DataType, rel: str, name: str):
     raise SourceError(f"{rel}: column {name}: expected {target}, got a column of type {actual}")
 
 
+def _refuse_non_finite(column: pa.ChunkedArray, rel: str, name: str) -> None:
+    """NaN and infinity are not amounts: one would turn every sum over it into NaN."""
+    finite = pc.is_finite(column)
+    if finite.null_count == len(column) or pc.all(finite).as_py() is not False:
+        return
+    row = finite.to_pylist().index(False)
+    raise SourceError(
+        f"{rel}: column {name}, data row {row + 1}: expected a finite number, "
+        f"got {column[row].as_py()}"
+    )
+
+
 def conform_columns(
     table: pa.Table,
     columns: dict[str, pa.DataType],
@@ -199,6 +211,8 @@ def conform_columns(
     for name, target in columns.items():
         if name in table.column_names:
             conformed[name] = _cast(table[name], target, rel, name)
+            if pa.types.is_floating(target):
+                _refuse_non_finite(conformed[name], rel, name)
         elif name in null_when_absent:
             conformed[name] = pa.nulls(table.num_rows, target)
         else:

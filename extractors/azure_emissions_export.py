@@ -36,6 +36,7 @@ from extractors.errors import SourceError
 from extractors.landing import (
     LoadRecord,
     checksum_files,
+    distinct_files,
     land,
     last_checksum,
     month_partition,
@@ -107,6 +108,24 @@ def _read(path: Path, rel: str, month: str) -> pa.Table:
     return table.filter(pc.equal(table[USAGE_MONTH], first_day))
 
 
+def _refuse_overlapping_exports(table: pa.Table, month: str) -> None:
+    """One file per enrollment and month: the dashboard exports its whole
+    history, so an older export left beside a newer one would count the
+    months they share twice."""
+    files: dict[str, set[str]] = {}
+    for enrollment, rel in zip(
+        table["enrollmentId"].to_pylist(), table["_source_file"].to_pylist(), strict=True
+    ):
+        files.setdefault(enrollment, set()).add(rel)
+    for enrollment, rels in files.items():
+        if len(rels) > 1:
+            raise SourceError(
+                f"{', '.join(sorted(rels))} all hold {month} of enrollment {enrollment}: "
+                "overlapping exports would count it twice; keep one file per enrollment "
+                "and period (the newest)"
+            )
+
+
 def extract(month: str, settings: Settings, config: OrgConfig) -> list[LoadRecord]:
     """Land ``azure_carbon/emissions_export`` for ``month``."""
     partition = month_partition(month)
@@ -116,7 +135,7 @@ def extract(month: str, settings: Settings, config: OrgConfig) -> list[LoadRecor
         )
         return []
     folder = settings.sources.joinpath(*FOLDER)
-    files = _files(folder, "/".join(FOLDER))
+    files = distinct_files(_files(folder, "/".join(FOLDER)))
     if not files:
         log.info("%s %s: not delivered (no files in %s/)", SOURCE, month, "/".join(FOLDER))
         return []
@@ -128,6 +147,7 @@ def extract(month: str, settings: Settings, config: OrgConfig) -> list[LoadRecor
     if not unchanged:
         rels = [relative(path, settings.sources) for path in files]
         table = concat_files([_read(p, r, month) for p, r in zip(files, rels, strict=True)], rels)
+        _refuse_overlapping_exports(table, month)
         if table.num_rows == 0:
             log.info("%s %s: not delivered (no rows with dateKey %s01)", SOURCE, month, month)
             return []

@@ -52,6 +52,7 @@ from extractors.errors import SourceError
 from extractors.landing import (
     LoadRecord,
     checksum_files,
+    distinct_files,
     land,
     last_checksum,
     month_partition,
@@ -269,6 +270,8 @@ def extract(month: str, settings: Settings, config: OrgConfig) -> list[LoadRecor
     if not inputs and not has_period_folder:
         log.info("%s %s: not delivered (no files under focus/<provider>/)", SOURCE, month)
         return []
+    unique = set(distinct_files([path for path, _, _ in inputs]))
+    inputs = [entry for entry in inputs if entry[0] in unique]
     files = [path for path, _, _ in inputs]
     target = partition_dir(settings.landing, SOURCE, DATASET, partition) / "part-0.parquet"
     unchanged = target.exists() and last_checksum(

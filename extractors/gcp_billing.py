@@ -23,6 +23,7 @@ from __future__ import annotations
 import datetime as dt
 import json
 import logging
+import math
 from collections.abc import Callable, Iterable
 from pathlib import Path
 from typing import Any
@@ -187,6 +188,8 @@ class _Row:
                 return str(value)
         elif pa.types.is_floating(type_):
             if isinstance(value, int | float):
+                if not math.isfinite(value):  # json.loads reads NaN and Infinity
+                    raise self.error(path, f"expected a finite number, got {value}")
                 return float(value)
         elif pa.types.is_integer(type_):
             if isinstance(value, int):

@@ -26,6 +26,8 @@ from pathlib import Path
 import pyarrow as pa
 import pyarrow.parquet as pq
 
+from extractors.errors import SourceError
+
 LEDGER_RELATIVE = Path("_ledger") / "loads.jsonl"
 QUARANTINE_FOLDER = "_quarantine"
 QUARANTINE_SCHEMA = pa.schema(
@@ -75,6 +77,24 @@ def checksum_files(paths: Iterable[Path]) -> str:
             for block in iter(lambda: handle.read(1 << 20), b""):
                 digest.update(block)
     return digest.hexdigest()
+
+
+def distinct_files(files: list[Path]) -> list[Path]:
+    """``files`` less any whose bytes repeat an earlier one's, each logged.
+
+    For sources that read every file of a folder: an export saved twice
+    (``export.csv`` and ``export (1).csv``) must not count its rows twice.
+    """
+    kept: dict[str, Path] = {}
+    for path in files:
+        digest = hashlib.sha256()
+        with path.open("rb") as handle:
+            for block in iter(lambda: handle.read(1 << 20), b""):
+                digest.update(block)
+        first = kept.setdefault(digest.hexdigest(), path)
+        if first is not path:
+            log.warning("%s has the same bytes as %s: read once", path, first.name)
+    return list(kept.values())
 
 
 def partition_dir(landing: Path, source: str, dataset: str, partition: str) -> Path:
@@ -135,14 +155,23 @@ def append_ledger(landing: Path, record: LoadRecord) -> None:
     """Append one record under an exclusive lock (parallel extract tasks)."""
     path = ledger_path(landing)
     path.parent.mkdir(parents=True, exist_ok=True)
-    with path.open("a", encoding="utf-8") as handle:
-        fcntl.flock(handle, fcntl.LOCK_EX)
+    line = memoryview((json.dumps(asdict(record), sort_keys=True) + "\n").encode("utf-8"))
+    # Unbuffered writes, so that a failed append can be undone exactly.
+    fd = os.open(path, os.O_WRONLY | os.O_APPEND | os.O_CREAT, 0o644)
+    try:
+        fcntl.flock(fd, fcntl.LOCK_EX)
+        size = os.fstat(fd).st_size
         try:
-            handle.write(json.dumps(asdict(record), sort_keys=True) + "\n")
-            handle.flush()
-            os.fsync(handle.fileno())
-        finally:
-            fcntl.flock(handle, fcntl.LOCK_UN)
+            while line:
+                line = line[os.write(fd, line) :]
+            os.fsync(fd)
+        except OSError:
+            # A full disk can take half a line: cut it off, or every later
+            # read of the ledger (and dbt's) would fail on it.
+            os.ftruncate(fd, size)
+            raise
+    finally:
+        os.close(fd)  # also releases the lock
 
 
 def read_ledger(landing: Path) -> list[dict]:
@@ -270,9 +299,31 @@ def land(
     """
     checksum = checksum_files(files)
     rel_files = [str(f.relative_to(relative_to)) for f in sorted(files, key=str)]
+    _refuse_emptying_by_empty_files(landing, source, dataset, partition, files, rel_files)
     return _land(
         landing, source, dataset, partition, rel_files, checksum, build_table, force, quarantine
     )
+
+
+def _refuse_emptying_by_empty_files(
+    landing: Path, source: str, dataset: str, partition: str, files: list[Path], rels: list[str]
+) -> None:
+    """A delivery of 0-byte files never replaces a partition that holds rows.
+
+    An interrupted copy or download leaves 0-byte files; landing them would
+    replace a month with nothing, silently. A month that really has no rows
+    is still landed empty when nothing was landed for it before.
+    """
+    if not files or any(path.stat().st_size for path in files):
+        return
+    target = partition_dir(landing, source, dataset, partition) / "part-0.parquet"
+    held = pq.read_metadata(target).num_rows if target.exists() else 0
+    if held:
+        raise SourceError(
+            f"{', '.join(rels)}: 0 bytes, but {source}/{dataset} {partition} holds {held} "
+            "landed rows; an interrupted delivery? Nothing was changed: deliver the file again "
+            "(or, if the month really has no rows, remove the landed partition first)"
+        )
 
 
 def table_checksum(*tables: pa.Table) -> str:

@@ -19,7 +19,8 @@ at most ``max_gap_seconds`` (a longer silence is not guessed at), summed over
 the part of the hour it covers (``seconds_covered``).
 
 A line that cannot land (wrong number of columns, a bad timestamp or number,
-no uuid) is quarantined with its file, line and column; a file without the
+a power draw no GPU reaches, no uuid) is quarantined with its file, line and
+column; a file without the
 timestamp, uuid or power.draw column stops the load. Never opens the warehouse.
 """
 
@@ -38,7 +39,7 @@ import pyarrow as pa
 
 from extractors.errors import SourceError
 from extractors.landing import LoadRecord, Quarantine, land, month_partition
-from extractors.org_config import NvidiaSmiSource, OrgConfig
+from extractors.org_config import MAX_GPU_POWER_W, NvidiaSmiSource, OrgConfig
 from extractors.settings import Settings
 
 log = logging.getLogger(__name__)
@@ -105,6 +106,13 @@ def _number(text: str, unit: str, field: str) -> float | None:
     return number
 
 
+def _power(text: str, unit: str) -> float | None:
+    watts = _number(text, unit, "power.draw")
+    if watts is not None and watts > MAX_GPU_POWER_W:
+        raise _Bad("power.draw", f"{text!r} is more than a GPU draws ({MAX_GPU_POWER_W:g} W)")
+    return watts
+
+
 def _time(text: str, zone: zoneinfo.ZoneInfo) -> float:
     for pattern in TIME_FORMATS:
         try:
@@ -154,7 +162,7 @@ def read_log(path: Path, rel: str, zone: zoneinfo.ZoneInfo, quarantine: Quaranti
                     time=_time(row["timestamp"], zone),
                     uuid=row["uuid"],
                     name=row.get("name") or None,
-                    power_w=_number(row["power.draw"], units["power.draw"], "power.draw"),
+                    power_w=_power(row["power.draw"], units["power.draw"]),
                     util_pct=(
                         _number(row["utilization.gpu"], units["utilization.gpu"], "utilization.gpu")
                         if "utilization.gpu" in row

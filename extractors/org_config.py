@@ -35,21 +35,36 @@ from extractors.landing import LoadRecord, land
 log = logging.getLogger(__name__)
 
 SYSTEM_KINDS = ("production_inference", "training_pipeline", "fine_tuning_workflow")
-# Rule types, in the order the contract lists them; the first two need a key.
+# Rule types, in the order the contract lists them; the keyed ones (tags and
+# labels of cloud billing rows) need a key.
 RULE_TYPES = (
     "aws_tag",
     "gcp_label",
+    # Azure resource tags (FOCUS rows of Azure)
+    "azure_tag",
     "slurm_account",
     "slurm_job_name",
     "mlflow_experiment",
     "inference_service",
+    # Kubernetes workloads (OpenCost allocations, DCGM series with pod labels)
+    "k8s_namespace",
+    "k8s_pod",
+    # CodeCarbon runs: project_name, experiment_id
+    "codecarbon_project",
+    "codecarbon_experiment",
 )
-KEYED_RULE_TYPES = ("aws_tag", "gcp_label")
+KEYED_RULE_TYPES = ("aws_tag", "gcp_label", "azure_tag")
 INSTRUMENT_KINDS = ("ppa", "rec", "go", "supplier_specific")
 ALLOCATION_BASES = ("cost", "usage")
+# Where a metered cluster idle figure was read: the cluster's own supply (IT
+# energy, PUE overhead added on top) or the facility's (overhead included).
+METERING_POINTS = ("it", "facility")
 # dbt puts whatever no rule matches into this system, so no configured system
 # may take its name.
 UNATTRIBUTED = "unattributed"
+# No accelerator draws more (the largest, GB300-class, draw about 1.4 kW):
+# a figure above it is a typo or a unit slip (kW for W), never a GPU.
+MAX_GPU_POWER_W = 3000.0
 
 ID_PATTERN = re.compile(r"[A-Za-z0-9][A-Za-z0-9._-]*")
 S3_BUCKET_PATTERN = re.compile(r"[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]")
@@ -90,6 +105,8 @@ class Methodology:
     grid_factor_set: str
     gpu_utilisation_default: float
     allocation_basis: str
+    # Floor of the idle share of inference serving energy; None = not set (0).
+    inference_min_idle_share: float | None = None
 
 
 @dataclass(frozen=True)
@@ -139,6 +156,17 @@ class Site:
 
 
 @dataclass(frozen=True)
+class IdleEnergy:
+    """A metered figure of the cluster's idle consumption over [valid_from, valid_to)."""
+
+    valid_from: dt.date
+    valid_to: dt.date  # exclusive
+    kwh: float
+    source: str
+    metered_at: str = "it"  # it | facility
+
+
+@dataclass(frozen=True)
 class Cluster:
     name: str
     site: str
@@ -146,6 +174,9 @@ class Cluster:
     partitions: dict[str, str]
     gpu_power_w: float | None
     gpu_utilisation: float | None
+    # Globs of the cluster's host names (DCGM / nvidia-smi hostnames -> cluster).
+    hosts: tuple[str, ...] = ()
+    idle_energy: tuple[IdleEnergy, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -291,6 +322,8 @@ class NvidiaSmiSource:
 @dataclass(frozen=True)
 class CodeCarbonSource:
     timezone: str = "UTC"  # for timestamps written without an offset
+    # The cluster runs that no Slurm job contains ran on (site, GPU model).
+    cluster: str | None = None
 
 
 @dataclass(frozen=True)
@@ -674,15 +707,21 @@ def _methodology(check: _Checker, root: dict) -> Methodology | None:
         root[path],
         path,
         ("grid_factor_set", "gpu_utilisation_default", "allocation_basis"),
+        ("inference_min_idle_share",),
     )
     if node is None:
         return None
     factor_set = check.text(node, "grid_factor_set", path)
     utilisation = check.number(node, "gpu_utilisation_default", path, above=0, maximum=1)
     basis = check.choice(node, "allocation_basis", path, ALLOCATION_BASES)
+    min_idle = check.number(
+        node, "inference_min_idle_share", path, required=False, minimum=0, maximum=1
+    )
+    if node.get("inference_min_idle_share") is not None and min_idle is None:
+        return None
     if factor_set is None or utilisation is None or basis is None:
         return None
-    return Methodology(factor_set, utilisation, basis)
+    return Methodology(factor_set, utilisation, basis, min_idle)
 
 
 def _patterns(check: _Checker, value: Any, path: str) -> list[str]:
@@ -714,7 +753,7 @@ def _rules(check: _Checker, match: Any, path: str) -> list[tuple[Rule, str]]:
             if not isinstance(value, dict) or not value:
                 check.fail(
                     type_path,
-                    f"expected a mapping of {'tag' if source_type == 'aws_tag' else 'label'} "
+                    f"expected a mapping of {'label' if source_type == 'gcp_label' else 'tag'} "
                     f"key to pattern(s), got {_show(value)}",
                 )
                 continue
@@ -872,7 +911,7 @@ def _clusters(
             item,
             path,
             ("name", "site", "gpu_model"),
-            ("partitions", "gpu_power_w", "gpu_utilisation"),
+            ("partitions", "gpu_power_w", "gpu_utilisation", "hosts", "idle_energy"),
         )
         if node is None:
             continue
@@ -880,7 +919,9 @@ def _clusters(
         check.unique(names, name, _at(path, "name"), "cluster name")
         site = _site_ref(check, node, path, site_ids)
         gpu_model = check.text(node, "gpu_model", path)
-        power = check.number(node, "gpu_power_w", path, required=False, above=0)
+        power = check.number(
+            node, "gpu_power_w", path, required=False, above=0, maximum=MAX_GPU_POWER_W
+        )
         utilisation = check.number(
             node, "gpu_utilisation", path, required=False, above=0, maximum=1
         )
@@ -897,10 +938,57 @@ def _clusters(
                     model = check.text(raw_partitions, partition, _at(path, "partitions"))
                     if model is not None:
                         partitions[str(partition)] = model
-        if None in (name, site, gpu_model):
+        hosts: list[str] = []
+        if node.get("hosts") is not None:
+            hosts = _patterns(check, node["hosts"], _at(path, "hosts"))
+        problems = len(check.problems)
+        idle_energy = _idle_energy(check, node, path)
+        if None in (name, site, gpu_model) or len(check.problems) > problems:
             continue
-        clusters.append(Cluster(name, site, gpu_model, partitions, power, utilisation))
+        clusters.append(
+            Cluster(
+                name,
+                site,
+                gpu_model,
+                partitions,
+                power,
+                utilisation,
+                tuple(hosts),
+                tuple(idle_energy),
+            )
+        )
     return clusters
+
+
+def _idle_energy(check: _Checker, node: dict, path: str) -> list[IdleEnergy]:
+    """Metered idle consumption of a cluster: non-overlapping periods, each with its source."""
+    periods: list[tuple[IdleEnergy, str]] = []
+    for index, item in enumerate(check.items(node, "idle_energy", path, required=False)):
+        item_path = _at(_at(path, "idle_energy"), index)
+        entry = check.mapping(item, item_path, ("from", "to", "kwh", "source"), ("metered_at",))
+        if entry is None:
+            continue
+        start = check.date(entry, "from", item_path)
+        end = check.date(entry, "to", item_path)
+        kwh = check.number(entry, "kwh", item_path, minimum=0)
+        source = check.text(entry, "source", item_path)
+        metered_at = IdleEnergy.metered_at
+        if entry.get("metered_at") is not None:
+            metered_at = check.choice(entry, "metered_at", item_path, METERING_POINTS)
+        if start is not None and end is not None and end <= start:
+            check.fail(_at(item_path, "to"), f"expected a date after from ({start}), got {end}")
+            continue
+        if None not in (start, end, kwh, source, metered_at):
+            periods.append((IdleEnergy(start, end, kwh, source, metered_at), item_path))
+    periods.sort(key=lambda pair: pair[0].valid_from)
+    for (earlier, earlier_path), (later, later_path) in itertools.pairwise(periods):
+        if earlier.valid_to > later.valid_from:
+            check.fail(
+                later_path,
+                f"period from {later.valid_from} overlaps {earlier_path} (from "
+                f"{earlier.valid_from} to {earlier.valid_to}): the same energy would count twice",
+            )
+    return [period for period, _ in periods]
 
 
 def _hardware(check: _Checker, root: dict, site_ids: set[str]) -> list[Hardware]:
@@ -1125,7 +1213,7 @@ def _sources(check: _Checker, root: dict, cluster_names: set[str]) -> Sources:
         "dcgm": lambda value, where: _dcgm(check, value, where),
         "opencost": lambda value, where: _opencost(check, value, where),
         "nvidia_smi": lambda value, where: _nvidia_smi(check, value, where),
-        "codecarbon": lambda value, where: _codecarbon(check, value, where),
+        "codecarbon": lambda value, where: _codecarbon(check, value, where, cluster_names),
     }
     for name, reader in readers.items():
         if name in node:
@@ -1333,7 +1421,8 @@ def _http_url(
     if value is None:
         return None
     where = _at(path, key)
-    if "@" in value.split("//", 1)[-1].split("/", 1)[0]:
+    # Anywhere, not only before the first "/": a password may hold "/" (AWS keys do).
+    if "@" in value:
         check.fail(
             where,
             "expected a URL without credentials (name an environment variable holding "
@@ -1439,16 +1528,27 @@ def _nvidia_smi(check: _Checker, value: Any, path: str) -> NvidiaSmiSource | Non
     return NvidiaSmiSource(timezone, hosts, NvidiaSmiSource.max_gap_seconds if gap is None else gap)
 
 
-def _codecarbon(check: _Checker, value: Any, path: str) -> CodeCarbonSource | None:
+def _codecarbon(
+    check: _Checker, value: Any, path: str, cluster_names: set[str]
+) -> CodeCarbonSource | None:
     if value is None:
         return CodeCarbonSource()
-    node = check.mapping(value, path, (), ("timezone",))
+    node = check.mapping(value, path, (), ("timezone", "cluster"))
     if node is None:
         return None
-    if node.get("timezone") is None:
-        return CodeCarbonSource()
-    timezone = _time_zone(check, node["timezone"], _at(path, "timezone"))
-    return CodeCarbonSource(timezone) if timezone is not None else None
+    timezone = CodeCarbonSource.timezone
+    if node.get("timezone") is not None:
+        timezone = _time_zone(check, node["timezone"], _at(path, "timezone"))
+    cluster = None
+    if node.get("cluster") is not None:
+        cluster = check.text(node, "cluster", path)
+        if cluster is not None and cluster not in cluster_names:
+            known = ", ".join(sorted(cluster_names)) or "none defined"
+            check.fail(_at(path, "cluster"), f"unknown cluster {cluster!r} (clusters: {known})")
+            return None
+    if timezone is None or (node.get("cluster") is not None and cluster is None):
+        return None
+    return CodeCarbonSource(timezone, cluster)
 
 
 MLFLOW_API_ONLY_KEYS = ("experiments", "token_env", "username_env", "password_env", "page_size")
@@ -1594,6 +1694,17 @@ ORG_SCHEMAS: dict[str, pa.Schema] = {
     "cluster_partitions": pa.schema(
         [("cluster", STRING), ("partition", STRING), ("gpu_model", STRING)]
     ),
+    "cluster_hosts": pa.schema([("cluster", STRING), ("like_pattern", STRING)]),
+    "cluster_idle_energy": pa.schema(
+        [
+            ("cluster", STRING),
+            ("valid_from", DATE),
+            ("valid_to", DATE),
+            ("kwh", DOUBLE),
+            ("source", STRING),
+            ("metered_at", STRING),
+        ]
+    ),
     "instruments": pa.schema(
         [
             ("instrument_id", STRING),
@@ -1710,6 +1821,21 @@ def org_tables(config: OrgConfig) -> dict[str, pa.Table]:
             rows["cluster_partitions"].append(
                 {"cluster": cluster.name, "partition": partition, "gpu_model": gpu_model}
             )
+        for host in cluster.hosts:
+            rows["cluster_hosts"].append(
+                {"cluster": cluster.name, "like_pattern": glob_to_like(host)}
+            )
+        for idle in cluster.idle_energy:
+            rows["cluster_idle_energy"].append(
+                {
+                    "cluster": cluster.name,
+                    "valid_from": idle.valid_from,
+                    "valid_to": idle.valid_to,
+                    "kwh": idle.kwh,
+                    "source": idle.source,
+                    "metered_at": idle.metered_at,
+                }
+            )
     for item in config.hardware:
         rows["hardware"].append(
             {
@@ -1731,6 +1857,12 @@ def org_tables(config: OrgConfig) -> dict[str, pa.Table]:
         "organisation_name": config.organisation.name,
         "reporting_year": str(config.organisation.reporting_year),
     }
+    # Optional settings are written only when configured; dbt applies the defaults.
+    if config.methodology.inference_min_idle_share is not None:
+        settings["inference_min_idle_share"] = repr(config.methodology.inference_min_idle_share)
+    codecarbon = config.sources.codecarbon
+    if codecarbon is not None and codecarbon.cluster is not None:
+        settings["codecarbon_cluster"] = codecarbon.cluster
     rows["settings"] = [{"key": key, "value": value} for key, value in settings.items()]
     return {
         name: pa.Table.from_pylist(rows[name], schema=schema)

@@ -75,6 +75,9 @@ class JsonClient:
         self.timeout = timeout
         self.session = requests.Session()
         self.session.headers["Accept"] = "application/json"
+        # A server may echo a credential in its error body: messages quote
+        # bodies only with these cut out.
+        self._secrets = [s for s in (token, basic_auth[1] if basic_auth else None) if s]
         if token is not None:
             self.session.headers["Authorization"] = f"Bearer {token}"
         if basic_auth is not None:
@@ -117,11 +120,11 @@ class JsonClient:
                 if response.status_code == 404 and missing_ok:
                     return None
                 if response.status_code in RETRY_STATUSES:
-                    problem = f"HTTP {response.status_code}: {_tail(response)}"
+                    problem = f"HTTP {response.status_code}: {self._tail(response)}"
                 elif response.status_code >= 400:
                     raise SourceError(
                         f"{self.name}: {method} {url} answered HTTP {response.status_code}: "
-                        f"{_tail(response)}"
+                        f"{self._tail(response)}"
                     )
                 else:
                     try:
@@ -129,7 +132,7 @@ class JsonClient:
                     except ValueError:
                         raise SourceError(
                             f"{self.name}: {method} {url} answered HTTP {response.status_code} "
-                            f"with a body that is not JSON: {_tail(response)}"
+                            f"with a body that is not JSON: {self._tail(response)}"
                         ) from None
             if attempt < ATTEMPTS:
                 wait = BACKOFF_SECONDS * 2 ** (attempt - 1)
@@ -149,7 +152,8 @@ class JsonClient:
             "Nothing was landed; the task can be retried once the source answers."
         )
 
-
-def _tail(response: requests.Response) -> str:
-    text = " ".join(response.text.split())
-    return text if len(text) <= BODY_TAIL else "…" + text[-BODY_TAIL:]
+    def _tail(self, response: requests.Response) -> str:
+        text = " ".join(response.text.split())
+        for secret in self._secrets:
+            text = text.replace(secret, "***")
+        return text if len(text) <= BODY_TAIL else "…" + text[-BODY_TAIL:]

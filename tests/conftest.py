@@ -13,7 +13,11 @@ import pytest
 from helpers import BIN, ROOT, run
 
 _AIRFLOW_HOME = Path(tempfile.mkdtemp(prefix="ai-carbon-airflow-"))
+_SCRATCH = Path(tempfile.mkdtemp(prefix="ai-carbon-tests-"))
 os.environ.update(
+    # never the project's own frozen disclosures or reports
+    AI_CARBON_DISCLOSURES=str(_SCRATCH / "disclosures"),
+    AI_CARBON_REPORTS=str(_SCRATCH / "reports"),
     AIRFLOW_HOME=str(_AIRFLOW_HOME),
     AIRFLOW__CORE__DAGS_FOLDER=str(ROOT / "dags"),
     AIRFLOW__CORE__LOAD_EXAMPLES="False",

@@ -5,6 +5,7 @@ Airflow version."""
 
 import re
 from pathlib import Path
+from urllib.parse import urlsplit
 
 import yaml
 
@@ -39,8 +40,13 @@ def test_compose_has_a_production_like_set_of_services():
         assert "postgresql" in services[name]["environment"]["AIRFLOW__DATABASE__SQL_ALCHEMY_CONN"]
 
 
+# The scale-out profile (README "Past one machine"): a Celery broker and workers.
+SCALE_OUT_PROFILE = "celery"
+WORKER = "airflow-worker"
+
+
 def test_every_airflow_service_mounts_the_project_where_its_env_points():
-    for name in AIRFLOW_SERVICES:
+    for name in [*AIRFLOW_SERVICES, WORKER]:
         service = COMPOSE["services"][name]
         mounts = {v.split(":")[1]: v.split(":")[0] for v in service["volumes"]}
         env = service["environment"]
@@ -90,3 +96,46 @@ def test_pool_and_versions_agree_with_the_code():
     )
     dockerfile = (ROOT / "Dockerfile").read_text()
     assert f"apache/airflow:{airflow_pin.group(1)}-python3.11" in dockerfile
+
+
+def test_scale_out_profile_switches_only_the_executor():
+    services = COMPOSE["services"]
+    profiled = {name for name, s in services.items() if SCALE_OUT_PROFILE in s.get("profiles", [])}
+    assert profiled == {"redis", WORKER}
+    # the default deployment starts without the profile
+    for name in [*AIRFLOW_SERVICES, "postgres"]:
+        assert "profiles" not in services[name], name
+    # the workers run Celery; the scheduler follows the variable the header documents
+    assert services[WORKER]["environment"]["AIRFLOW__CORE__EXECUTOR"] == "CeleryExecutor"
+    assert services[WORKER]["command"] == "celery worker"
+    for name in AIRFLOW_SERVICES:
+        executor = services[name]["environment"]["AIRFLOW__CORE__EXECUTOR"]
+        assert executor == "${AIRFLOW__CORE__EXECUTOR:-LocalExecutor}", name
+    header = (ROOT / "docker-compose.yml").read_text().split("\n\n", 1)[0]
+    assert "AIRFLOW__CORE__EXECUTOR=CeleryExecutor docker compose --profile celery up" in header
+
+
+def test_scale_out_profile_shares_one_broker_without_a_written_secret():
+    services = COMPOSE["services"]
+    brokers = {
+        services[name]["environment"]["AIRFLOW__CELERY__BROKER_URL"]
+        for name in [*AIRFLOW_SERVICES, WORKER]
+    }
+    assert len(brokers) == 1
+    broker = urlsplit(brokers.pop())
+    assert (broker.scheme, broker.hostname) == ("redis", "redis")
+    assert broker.password is None and broker.username is None
+    assert str(broker.port) in services["redis"]["expose"]
+    assert "ports" not in services["redis"], "the broker is reached on the compose network only"
+    assert "redis" in services[WORKER]["depends_on"]
+    backend = services[WORKER]["environment"]["AIRFLOW__CELERY__RESULT_BACKEND"]
+    assert re.search(r"://airflow:\$\{POSTGRES_PASSWORD[:?}]", backend), backend
+
+
+def test_workers_hold_no_state_of_their_own():
+    # GIVEN a task may run on any worker: it must see the same landing, warehouse and settings
+    services = COMPOSE["services"]
+    worker, scheduler = services[WORKER], services["airflow-scheduler"]
+    assert worker["volumes"] == scheduler["volumes"]
+    for var in env_vars_read_by_code():  # (a setting missing from both: the test above)
+        assert worker["environment"].get(var) == scheduler["environment"].get(var), var

@@ -5,7 +5,10 @@ The published file (``AI_CARBON_WAREHOUSE``, default
 analyst's read-only connection sees the last published warehouse while a build
 runs, and a build that fails or is killed leaves it exactly as it was.
 One writer at a time: a file lock serialises builds on this machine (the
-Airflow pool does the same across the scheduler's tasks).
+Airflow pool does the same across the scheduler's tasks). Builds are numbered
+in the order they take the lock, and a build is never published over a newer
+one: when two runs overlap (a backfill beside the nightly run), the published
+warehouse always comes from the latest landing.
 
 Never imports Airflow.
 """
@@ -13,6 +16,7 @@ Never imports Airflow.
 from __future__ import annotations
 
 import fcntl
+import json
 import logging
 import os
 import re
@@ -44,6 +48,13 @@ def published_path() -> Path:
     return value if value.is_absolute() else PROJECT_ROOT / value
 
 
+def disclosures_path() -> Path:
+    """Frozen disclosure versions (transform/disclosure.py): outside the warehouse,
+    which is rebuilt from landing every night; dbt reads them back as a source."""
+    value = Path(os.environ.get("AI_CARBON_DISCLOSURES") or "disclosures")
+    return value if value.is_absolute() else PROJECT_ROOT / value
+
+
 def build_dir() -> Path:
     return published_path().parent / ".build"
 
@@ -54,21 +65,54 @@ def writer_lock(timeout_s: float = 1800.0) -> Iterator[None]:
     lock_file = published_path().parent / ".writer.lock"
     lock_file.parent.mkdir(parents=True, exist_ok=True)
     with lock_file.open("w") as handle:
-        deadline = time.monotonic() + timeout_s
+        started = time.monotonic()
+        waiting = False
         while True:
             try:
                 fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
                 break
             except BlockingIOError:
-                if time.monotonic() > deadline:
+                if not waiting:
+                    log.info("another build holds %s; waiting up to %.0f s", lock_file, timeout_s)
+                    waiting = True
+                if time.monotonic() - started > timeout_s:
                     raise WriterBusy(
                         f"another build holds {lock_file} for more than {timeout_s:.0f} s"
                     ) from None
                 time.sleep(0.5)
+        if waiting:
+            log.info("writer lock taken after %.1f s", time.monotonic() - started)
         try:
             yield
         finally:
             fcntl.flock(handle, fcntl.LOCK_UN)
+
+
+def _read_json(path: Path) -> dict:
+    try:
+        return json.loads(path.read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return {}
+
+
+def _write_json(path: Path, document: dict) -> None:
+    """Replace ``path`` atomically (a crash leaves the old file or the new one)."""
+    tmp = path.with_name(f".{path.name}.tmp")
+    tmp.write_text(json.dumps(document, sort_keys=True), encoding="utf-8")
+    os.replace(tmp, path)
+
+
+def _next_build_number() -> int:
+    """The next build's number; call with the writer lock held."""
+    counter = build_dir() / "last-build.json"
+    number = int(_read_json(counter).get("build", 0)) + 1
+    _write_json(counter, {"build": number})
+    return number
+
+
+def _published_record() -> Path:
+    """Which build the published warehouse came from, beside it."""
+    return published_path().with_name(f".{published_path().name}.published.json")
 
 
 def _safe_name(run_id: str) -> str:
@@ -82,6 +126,7 @@ def dbt_env(warehouse: Path, settings: Settings | None = None) -> dict[str, str]
     env.update(
         AI_CARBON_LANDING=str(settings.landing),
         AI_CARBON_WAREHOUSE=str(warehouse),
+        AI_CARBON_DISCLOSURES=str(disclosures_path()),
         DBT_PROFILES_DIR=str(DBT_PROJECT_DIR),
         DBT_SEND_ANONYMOUS_USAGE_STATS="false",
         # dbt's own output goes beside the builds, so the project folder can be
@@ -112,8 +157,31 @@ def run_dbt(args: list[str], warehouse: Path, settings: Settings | None = None) 
     return output
 
 
+# dbt puts these folders into SQL string literals and glob patterns
+# (read_parquet('<landing>/aws_cur/line_items/*/*.parquet')): a quote or a
+# wildcard in one would make every dataset look empty, and an empty warehouse
+# would pass every test and be published.
+UNSAFE_PATH_CHARACTERS = re.compile(r"['\"*?\[\]{}\\]")
+
+
+def check_dbt_paths(settings: Settings) -> None:
+    """BuildError for a folder dbt reads that it cannot read safely."""
+    for variable, path in (
+        ("AI_CARBON_LANDING", settings.landing),
+        ("AI_CARBON_DISCLOSURES", disclosures_path()),
+    ):
+        found = UNSAFE_PATH_CHARACTERS.search(str(path))
+        if found:
+            raise BuildError(
+                f"the folder {str(path)!r} ({variable}) contains {found.group()!r}, which dbt "
+                "would read as SQL or as a wildcard: move it to a path of letters, digits, "
+                "'/', '.', '_', '-' and spaces"
+            )
+
+
 def build(run_id: str, settings: Settings | None = None) -> Path:
     """dbt build into a copy of the published warehouse; return the copy's path."""
+    check_dbt_paths(settings or Settings.from_env())
     # Same file name as the published warehouse: DuckDB names the catalog after
     # the file, and dbt writes that name into every view it creates.
     target = build_dir() / _safe_name(run_id) / published_path().name
@@ -121,9 +189,13 @@ def build(run_id: str, settings: Settings | None = None) -> Path:
     with writer_lock():
         for stale in (target, target.with_suffix(".duckdb.wal")):
             stale.unlink(missing_ok=True)
-        if published_path().exists():
-            shutil.copyfile(published_path(), target)
         try:
+            # Inside the try: a copy cut short (disk full) is removed too.
+            if published_path().exists():
+                shutil.copyfile(published_path(), target)
+            _write_json(
+                target.parent / "build.json", {"build": _next_build_number(), "run_id": run_id}
+            )
             output = run_dbt(["build"], target, settings)
         except BaseException:
             target.unlink(missing_ok=True)
@@ -141,14 +213,28 @@ def publish(built: Path) -> Path:
     if not built.exists():
         raise BuildError(f"nothing to publish: {built} does not exist")
     with writer_lock():
+        destination = published_path()
+        number = int(_read_json(built.parent / "build.json").get("build", 0))
+        live = int(_read_json(_published_record()).get("build", 0))
+        if destination.exists() and number < live:
+            # A later build (from later landing) is already live: publishing
+            # this one would put older figures back.
+            log.warning(
+                "not published: build %d (%s) is older than the published build %d",
+                number,
+                built.parent.name,
+                live,
+            )
+            shutil.rmtree(built.parent, ignore_errors=True)
+            return destination
         connection = duckdb.connect(str(built))
         try:
             connection.execute("checkpoint")
         finally:
             connection.close()
-        destination = published_path()
         destination.parent.mkdir(parents=True, exist_ok=True)
         os.replace(built, destination)
+        _write_json(_published_record(), {"build": number, "run": built.parent.name})
         shutil.rmtree(built.parent, ignore_errors=True)
         directory = os.open(destination.parent, os.O_RDONLY)
         try:

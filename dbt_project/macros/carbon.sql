@@ -11,13 +11,15 @@
 {%- endmacro %}
 
 
-{#- methodology.md section 5: the AI emission category of a row. -#}
+{#- methodology.md section 5: the AI emission category of a row. GPU energy,
+    busy (`gpu`) or idle (`gpu_idle`: warm-pool serving capacity, a cluster's
+    metered idle draw), belongs to the kind of its system. -#}
 {% macro emission_category(system_id, system_kind, activity) -%}
     case
         when {{ activity }} = 'embodied' then 'embodied'
         when {{ system_id }} = 'unattributed' then 'unattributed'
-        when {{ activity }} = 'gpu' and {{ system_kind }} = 'production_inference' then 'inference'
-        when {{ activity }} = 'gpu' then 'training'
+        when {{ activity }} in ('gpu', 'gpu_idle') and {{ system_kind }} = 'production_inference' then 'inference'
+        when {{ activity }} in ('gpu', 'gpu_idle') then 'training'
         else 'data_infrastructure'
     end
 {%- endmacro %}
@@ -53,4 +55,11 @@
     {{ preference }},
     {%- endfor %}
     case when {{ factor_year }} <= {{ activity_year }} then -{{ factor_year }} else {{ factor_year }} end
+{%- endmacro %}
+
+
+{#- Power per GPU, W (methodology.md section 2): the configured draw when set,
+    else the power model idle + u x (max - idle). -#}
+{% macro gpu_power_w(configured_w, utilisation, idle_w, max_w) -%}
+    coalesce({{ configured_w }}, {{ idle_w }} + {{ utilisation }} * ({{ max_w }} - {{ idle_w }}))
 {%- endmacro %}

@@ -13,13 +13,15 @@
       whole build still runs and every downstream model is simply empty;
     - a dbt unit test: the fixture, padded with typed nulls for the contract
       columns it does not give (fixtures name only what a test is about).
+    `contract` is landing_contract() unless given: frozen disclosure versions
+    (macros/disclosures.sql) are read the same way.
     DuckDB-specific (glob(), DESCRIBE, UNION ALL BY NAME) by design: this is
     the adapter boundary of the project.
 -#}
-{% macro landing_source(source_name, table_name) -%}
+{% macro landing_source(source_name, table_name, contract=none) -%}
     {%- set relation = source(source_name, table_name) -%}
     {%- set dataset = source_name ~ '.' ~ table_name -%}
-    {%- set columns = landing_contract()[dataset] -%}
+    {%- set columns = (contract or landing_contract())[dataset] -%}
     {%- if not landing_files_exist(relation) -%}
         {{ landing_typed_empty(columns) }}
     {%- elif is_unit_test() -%}

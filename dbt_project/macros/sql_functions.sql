@@ -45,19 +45,20 @@
 
 {#- CUR resource tags with CUR's `user_` prefix of user-defined tags removed, so
     rules can name the key as it is set on the resource. When a delivery has both
-    `user_x` and `x`, the prefixed (user-defined) one wins. -#}
-{% macro cur_tags_without_user_prefix(map_expression) -%}
-    {{ return(adapter.dispatch('cur_tags_without_user_prefix', 'ai_carbon')(map_expression)) }}
+    `user_x` and `x`, the prefixed (user-defined) one wins. `prefix` is the
+    prefix to remove (AWS's FOCUS export writes `user:`). -#}
+{% macro cur_tags_without_user_prefix(map_expression, prefix='user_') -%}
+    {{ return(adapter.dispatch('cur_tags_without_user_prefix', 'ai_carbon')(map_expression, prefix)) }}
 {%- endmacro %}
-{% macro default__cur_tags_without_user_prefix(map_expression) -%}
+{% macro default__cur_tags_without_user_prefix(map_expression, prefix) -%}
     map_from_entries(
         list_transform(
             list_filter(
                 map_entries(coalesce({{ map_expression }}, map())),
-                lambda tag: starts_with(tag.key, 'user_')
-                or not list_contains(map_keys(coalesce({{ map_expression }}, map())), 'user_' || tag.key)
+                lambda tag: starts_with(tag.key, '{{ prefix }}')
+                or not list_contains(map_keys(coalesce({{ map_expression }}, map())), '{{ prefix }}' || tag.key)
             ),
-            lambda tag: {'key': regexp_replace(tag.key, '^user_', ''), 'value': tag.value}
+            lambda tag: {'key': regexp_replace(tag.key, '^{{ prefix }}', ''), 'value': tag.value}
         )
     )
 {%- endmacro %}
@@ -69,6 +70,25 @@
 {%- endmacro %}
 {% macro default__regex_extract(expression, pattern, group_number) -%}
     nullif(regexp_extract({{ expression }}, '{{ pattern }}', {{ group_number }}), '')
+{%- endmacro %}
+
+
+{#- True when `expression` matches the regular expression `pattern_expression`
+    (an SQL expression, so a pattern can be built from a column; RE2 syntax). -#}
+{% macro regex_matches(expression, pattern_expression) -%}
+    {{ return(adapter.dispatch('regex_matches', 'ai_carbon')(expression, pattern_expression)) }}
+{%- endmacro %}
+{% macro default__regex_matches(expression, pattern_expression) -%}
+    regexp_matches({{ expression }}, {{ pattern_expression }})
+{%- endmacro %}
+
+
+{#- `expression` with every match of the literal `pattern` replaced. -#}
+{% macro regex_replace_all(expression, pattern, replacement) -%}
+    {{ return(adapter.dispatch('regex_replace_all', 'ai_carbon')(expression, pattern, replacement)) }}
+{%- endmacro %}
+{% macro default__regex_replace_all(expression, pattern, replacement) -%}
+    regexp_replace({{ expression }}, '{{ pattern }}', '{{ replacement }}', 'g')
 {%- endmacro %}
 
 
@@ -127,4 +147,55 @@
 {%- endmacro %}
 {% macro default__try_cast(expression, data_type) -%}
     try_cast({{ expression }} as {{ data_type }})
+{%- endmacro %}
+
+
+{#- Every row of `relation` once per UTC day that [start, end) touches, with
+    that day as `usage_date`. -#}
+{% macro rows_per_day(relation, start_column, end_column) -%}
+    {{ return(adapter.dispatch('rows_per_day', 'ai_carbon')(relation, start_column, end_column)) }}
+{%- endmacro %}
+{% macro default__rows_per_day(relation, start_column, end_column) -%}
+    select
+        *,
+        cast(unnest(generate_series(
+            date_trunc('day', {{ start_column }}),
+            date_trunc('day', {{ end_column }} - interval '1 microsecond'),
+            interval '1 day'
+        )) as date) as usage_date
+    from {{ relation }}
+    where {{ end_column }} > {{ start_column }}
+{%- endmacro %}
+
+
+{#- True when Slurm's compressed host list `node_list` (`gpu[01-04,07],login1`)
+    names `host_name`. Handles comma lists of names and of `prefix[ranges]`
+    groups, zero-padded or not; a null list names nothing. -#}
+{% macro hostlist_contains(node_list, host_name) -%}
+    {{ return(adapter.dispatch('hostlist_contains', 'ai_carbon')(node_list, host_name)) }}
+{%- endmacro %}
+{% macro default__hostlist_contains(node_list, host_name) -%}
+    (len(list_filter(
+        regexp_extract_all(coalesce({{ node_list }}, ''), '[^,\[]+(\[[^\]]*\])?'),
+        lambda host_group: host_group = {{ host_name }} or (
+            contains(host_group, '[')
+            and starts_with({{ host_name }}, split_part(host_group, '[', 1))
+            and len(list_filter(
+                string_split(regexp_extract(host_group, '\[(.*)\]', 1), ','),
+                lambda host_range:
+                    try_cast(substr({{ host_name }}, length(split_part(host_group, '[', 1)) + 1) as ubigint)
+                    between try_cast(split_part(host_range, '-', 1) as ubigint)
+                    and try_cast(
+                        coalesce(nullif(split_part(host_range, '-', 2), ''), split_part(host_range, '-', 1))
+                        as ubigint
+                    )
+                    -- zero-padded ranges (01-48) name only numbers of their width
+                    and (
+                        length(substr({{ host_name }}, length(split_part(host_group, '[', 1)) + 1))
+                        = length(split_part(host_range, '-', 1))
+                        or not starts_with(split_part(host_range, '-', 1), '0')
+                    )
+            )) > 0
+        )
+    )) > 0)
 {%- endmacro %}

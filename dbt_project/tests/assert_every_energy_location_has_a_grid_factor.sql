@@ -39,6 +39,8 @@ select
     grid_zone,
     year,
     case
+        when site_id is null and provider = 'on_prem'
+            then 'on-premises usage of no configured cluster: add it, its hosts or sources.codecarbon.cluster'
         when grid_zone is null and provider = 'on_prem' then 'site without a grid_zone in the org config'
         when grid_zone is null then 'region missing from seeds/cloud_regions.csv'
         else 'zone missing from seeds/grid_intensity.csv'

@@ -172,7 +172,7 @@ def unknown_top_level_key(doc):
 
 
 def unknown_rule_type(doc):
-    doc["systems"][0]["match"]["k8s_namespace"] = ["chat"]
+    doc["systems"][0]["match"]["k8s_label"] = ["chat"]
 
 
 def rule_claimed_twice(doc):
@@ -181,6 +181,41 @@ def rule_claimed_twice(doc):
 
 def utilisation_above_one(doc):
     doc["methodology"]["gpu_utilisation_default"] = 50
+
+
+IDLE = {"from": dt.date(2022, 3, 1), "to": dt.date(2022, 7, 1), "kwh": 256646, "source": "meter"}
+
+
+def idle_energy_ends_before_it_starts(doc):
+    doc["clusters"][0]["idle_energy"] = [{**IDLE, "to": dt.date(2022, 2, 1)}]
+
+
+def idle_energy_periods_overlap(doc):
+    doc["clusters"][0]["idle_energy"] = [IDLE, {**IDLE, "from": dt.date(2022, 6, 1)}]
+
+
+def idle_energy_negative(doc):
+    doc["clusters"][0]["idle_energy"] = [{**IDLE, "kwh": -1}]
+
+
+def idle_energy_without_source(doc):
+    doc["clusters"][0]["idle_energy"] = [{k: v for k, v in IDLE.items() if k != "source"}]
+
+
+def idle_energy_bad_metering_point(doc):
+    doc["clusters"][0]["idle_energy"] = [{**IDLE, "metered_at": "rack"}]
+
+
+def hosts_not_patterns(doc):
+    doc["clusters"][0]["hosts"] = [{"name": "gpu-01"}]
+
+
+def codecarbon_unknown_cluster(doc):
+    doc["sources"]["codecarbon"] = {"cluster": "hpc9"}
+
+
+def min_idle_share_above_one(doc):
+    doc["methodology"]["inference_min_idle_share"] = 1.5
 
 
 @pytest.mark.parametrize(
@@ -215,7 +250,7 @@ def utilisation_above_one(doc):
             "methodology.allocation_basis: expected one of cost, usage, got 'energy'",
         ),
         (unknown_top_level_key, "password: unknown key"),
-        (unknown_rule_type, "systems[0].match.k8s_namespace: unknown key"),
+        (unknown_rule_type, "systems[0].match.k8s_label: unknown key"),
         (
             rule_claimed_twice,
             "systems[1].match.inference_service: pattern 'chat-*' is already claimed by systems[0]",
@@ -223,6 +258,32 @@ def utilisation_above_one(doc):
         (
             utilisation_above_one,
             "methodology.gpu_utilisation_default: expected a number <= 1, got 50",
+        ),
+        (
+            idle_energy_ends_before_it_starts,
+            "clusters[0].idle_energy[0].to: expected a date after from (2022-03-01), got 2022-02-01",
+        ),
+        (
+            idle_energy_periods_overlap,
+            "clusters[0].idle_energy[1]: period from 2022-06-01 overlaps clusters[0].idle_energy[0]",
+        ),
+        (idle_energy_negative, "clusters[0].idle_energy[0].kwh: expected a number >= 0, got -1"),
+        (idle_energy_without_source, "clusters[0].idle_energy[0].source: required key is missing"),
+        (
+            idle_energy_bad_metering_point,
+            "clusters[0].idle_energy[0].metered_at: expected one of it, facility, got 'rack'",
+        ),
+        (
+            hosts_not_patterns,
+            "clusters[0].hosts[0]: expected a pattern (a non-empty string), got a mapping",
+        ),
+        (
+            codecarbon_unknown_cluster,
+            "sources.codecarbon.cluster: unknown cluster 'hpc9' (clusters: hpc1, hpc2)",
+        ),
+        (
+            min_idle_share_above_one,
+            "methodology.inference_min_idle_share: expected a number <= 1, got 1.5",
         ),
     ],
 )
@@ -326,3 +387,82 @@ def test_minimal_cloud_only_config_lands_empty_on_premises_tables(write_config, 
         "bot-%",
         "bot",
     ]
+
+
+def test_workload_rules_hosts_and_metered_idle_energy_land(config_doc, write_config, landing):
+    # GIVEN Kubernetes and CodeCarbon rules, cluster hosts, a metered idle
+    # figure, a CodeCarbon cluster and a minimum inference idle share
+    config_doc["systems"][0]["match"]["k8s_namespace"] = ["chat-prod"]
+    config_doc["systems"][0]["match"]["k8s_pod"] = ["chat-api-*"]
+    config_doc["systems"][1]["match"]["codecarbon_project"] = ["lm-*"]
+    config_doc["systems"][1]["match"]["codecarbon_experiment"] = ["5b0fa12a-*"]
+    config_doc["clusters"][0]["hosts"] = ["gpu-a??", "dgx_1"]
+    config_doc["clusters"][0]["idle_energy"] = [
+        {**IDLE, "source": "Luccioni et al. 2023", "metered_at": "facility"},
+        {"from": dt.date(2022, 7, 1), "to": dt.date(2022, 8, 1), "kwh": 10.5, "source": "PDU"},
+    ]
+    config_doc["methodology"]["inference_min_idle_share"] = 0.3
+    config_doc["sources"]["codecarbon"] = {"cluster": "hpc2"}
+    # WHEN the config is loaded and landed
+    land_config(load_config(write_config(config_doc)), landing)
+    # THEN the rules follow the systems' order, globs made LIKE patterns
+    rules = [
+        (r["system_id"], r["source_type"], r["like_pattern"])
+        for r in org_table(landing, "attribution_rules").to_pylist()
+    ]
+    assert ("chat", "k8s_namespace", "chat-prod") in rules
+    assert ("chat", "k8s_pod", "chat-api-%") in rules
+    assert ("pretrain", "codecarbon_project", "lm-%") in rules
+    assert ("pretrain", "codecarbon_experiment", "5b0fa12a-%") in rules
+    # AND hosts and metered idle energy are tables of their own; metered_at defaults to it
+    assert org_table(landing, "cluster_hosts").to_pylist() == [
+        {"cluster": "hpc1", "like_pattern": "gpu-a__"},
+        {"cluster": "hpc1", "like_pattern": "dgx\\_1"},
+    ]
+    assert org_table(landing, "cluster_idle_energy").to_pylist() == [
+        {
+            "cluster": "hpc1",
+            "valid_from": dt.date(2022, 3, 1),
+            "valid_to": dt.date(2022, 7, 1),
+            "kwh": 256646.0,
+            "source": "Luccioni et al. 2023",
+            "metered_at": "facility",
+        },
+        {
+            "cluster": "hpc1",
+            "valid_from": dt.date(2022, 7, 1),
+            "valid_to": dt.date(2022, 8, 1),
+            "kwh": 10.5,
+            "source": "PDU",
+            "metered_at": "it",
+        },
+    ]
+    # AND the optional settings are written because they are set
+    settings = {r["key"]: r["value"] for r in org_table(landing, "settings").to_pylist()}
+    assert settings["inference_min_idle_share"] == "0.3"
+    assert settings["codecarbon_cluster"] == "hpc2"
+
+
+def test_azure_tag_rules_land_with_their_key_and_need_one(config_doc, write_config, landing):
+    # GIVEN a system claiming Azure resources (FOCUS rows of Azure) by tag
+    config_doc["systems"][0]["match"]["azure_tag"] = {"ai-system": ["chat", "chat-*"]}
+    # WHEN the config is loaded and landed
+    land_config(load_config(write_config(config_doc)), landing)
+    # THEN each pattern is a rule of type azure_tag with the tag key, like aws_tag
+    rules = [
+        (r["system_id"], r["source_type"], r["tag_key"], r["like_pattern"])
+        for r in org_table(landing, "attribution_rules").to_pylist()
+        if r["source_type"] == "azure_tag"
+    ]
+    assert rules == [
+        ("chat", "azure_tag", "ai-system", "chat"),
+        ("chat", "azure_tag", "ai-system", "chat-%"),
+    ]
+    # AND like the other tag rules, patterns without a tag key are refused
+    config_doc["systems"][0]["match"]["azure_tag"] = ["chat"]
+    with pytest.raises(ConfigError) as error:
+        load_config(write_config(config_doc))
+    assert (
+        "systems[0].match.azure_tag: expected a mapping of tag key to pattern(s), got a list"
+        in str(error.value)
+    )

@@ -13,6 +13,18 @@
 {%- for column in measure_columns -%}
     {%- do sums.append('sum(' ~ column ~ ') as ' ~ column) -%}
 {%- endfor %}
+{#- Inference serving energy split into its active and idle parts (every
+    measure of the row scaled by the share; activity gpu_idle for the idle one). -#}
+{%- set active_part = [] -%}
+{%- set idle_part = [] -%}
+{%- for column in descriptive_columns -%}
+    {%- do active_part.append('serving.' ~ column) -%}
+    {%- do idle_part.append("'gpu_idle' as activity" if column == 'activity' else 'serving.' ~ column) -%}
+{%- endfor -%}
+{%- for column in measure_columns -%}
+    {%- do active_part.append('serving.' ~ column ~ ' * (1 - serving.idle_share) as ' ~ column) -%}
+    {%- do idle_part.append('serving.' ~ column ~ ' * serving.idle_share as ' ~ column) -%}
+{%- endfor %}
 
 with
 
@@ -36,6 +48,18 @@ embodied as (
 
 ),
 
+inference_idle_shares as (
+
+    select * from {{ ref('int_inference_idle_shares_calculated') }}
+
+),
+
+settings as (
+
+    select * from {{ ref('int_settings_pivoted') }}
+
+),
+
 unioned as (
 
     select {{ (descriptive_columns + measure_columns) | join(', ') }}
@@ -49,11 +73,43 @@ unioned as (
 
 ),
 
+serving as (
+
+    -- methodology.md section 2c: a production inference system's GPU energy
+    -- is active serving and idle (warm-pool) capacity, by the month's idle share
+    select
+        unioned.*,
+        coalesce(inference_idle_shares.idle_share, settings.inference_min_idle_share) as idle_share
+    from unioned
+    cross join settings
+    left join inference_idle_shares
+        on
+            unioned.system_id = inference_idle_shares.system_id
+            and unioned.month = inference_idle_shares.month
+    where unioned.emission_category = 'inference' and unioned.activity = 'gpu'
+
+),
+
+idle_split as (
+
+    select {{ active_part | join(', ') }}
+    from serving
+    union all
+    select {{ idle_part | join(', ') }}
+    from serving
+    where serving.idle_share > 0
+    union all
+    select {{ (descriptive_columns + measure_columns) | join(', ') }}
+    from unioned
+    where not (unioned.emission_category = 'inference' and unioned.activity = 'gpu')
+
+),
+
 aggregated as (
 
     select
         {{ (descriptive_columns + sums) | join(', ') }}
-    from unioned
+    from idle_split
     group by {{ descriptive_columns | join(', ') }}
 
 ),

@@ -1,12 +1,16 @@
--- Accelerator use per system, job or cloud resource, month and GPU model:
--- GPU-hours and their IT energy, with the run state of Slurm jobs (failed and
--- cancelled runs included: they used the GPUs too).
+-- Accelerator use at one grain for every source: system x workload (Slurm
+-- job, Kubernetes pod, CodeCarbon run, idle capacity, cloud resource) x day x
+-- GPU model x site / region, with GPU-hours, IT energy and the tier of each
+-- part. On-premises rows are the precedence step's counted segments
+-- (int_gpu_usage_deduplicated): each GPU-hour once, at the best tier that saw
+-- it - the same rows fct_emissions reports. Cloud rows come from the billing
+-- rows (monthly grain). Failed and cancelled runs are included.
 with
 
-slurm_jobs as (
+on_prem_usage as (
 
-    select * from {{ ref('int_slurm_energy_estimated') }}
-    where gpu_count > 0
+    select * from {{ ref('int_gpu_usage_deduplicated') }}
+    where is_counted
 
 ),
 
@@ -17,45 +21,63 @@ cloud_parts as (
 
 ),
 
-slurm_usage as (
+on_prem_rows as (
 
     select
-        'slurm' as source,
+        gpu_usage_segment_id as gpu_usage_id,
+        usage_date,
+        'day' as period_grain,
+        month,
+        system_id,
+        workload_type,
+        workload_id,
+        workload_name,
+        run_state,
+        usage_kind,
+        source,
+        tier,
         'on_prem' as provider,
         site_id,
         cast(null as varchar) as region_code,
         cluster,
-        job_key as resource_id,
-        job_name as resource_name,
-        state as run_state,
-        system_id,
-        month,
         gpu_model,
         gpu_hours,
-        it_kwh,
-        tier
-    from slurm_jobs
+        energy_kwh as it_kwh,
+        gpu_utilisation,
+        gpu_power_w,
+        power_basis
+    from on_prem_usage
 
 ),
 
-cloud_usage as (
+cloud_rows as (
 
     select
+        {{ surrogate_key([
+            'source', 'provider', 'coalesce(resource_id, account_id)', 'month', 'gpu_model', 'system_id', 'tier'
+        ]) }} as gpu_usage_id,
+        month as usage_date,
+        'month' as period_grain,
+        month,
+        system_id,
+        'cloud_resource' as workload_type,
+        -- the instance, or the account / project when the export names no resource
+        coalesce(resource_id, account_id) as workload_id,
+        max(instance_type) as workload_name,
+        cast(null as varchar) as run_state,
+        'workload' as usage_kind,
         source,
+        tier,
         provider,
         cast(null as varchar) as site_id,
         region_code,
         cast(null as varchar) as cluster,
-        -- the instance, or the account / project when the export names no resource
-        coalesce(resource_id, account_id) as resource_id,
-        max(instance_type) as resource_name,
-        cast(null as varchar) as run_state,
-        system_id,
-        month,
         gpu_model,
         sum(gpu_hours) as gpu_hours,
         sum(it_kwh) as it_kwh,
-        tier
+        cast(null as double) as gpu_utilisation,
+        max(gpu_power_w) as gpu_power_w,
+        'power_model' as power_basis
     from cloud_parts
     group by source, provider, region_code, coalesce(resource_id, account_id), system_id, month, gpu_model, tier
 
@@ -63,33 +85,37 @@ cloud_usage as (
 
 unioned as (
 
-    select * from slurm_usage
+    select * from on_prem_rows
     union all
-    select * from cloud_usage
+    select * from cloud_rows
 
 ),
 
 final as (
 
     select
-        cast(
-            {{ surrogate_key(['source', 'provider', 'resource_id', 'month', 'gpu_model', 'system_id', 'tier']) }}
-            as varchar
-        ) as gpu_usage_id,
+        cast(gpu_usage_id as varchar) as gpu_usage_id,
+        cast(usage_date as date) as usage_date,
+        cast(period_grain as varchar) as period_grain,
         cast(month as date) as month,
         cast(system_id as varchar) as system_id,
+        cast(workload_type as varchar) as workload_type,
+        cast(workload_id as varchar) as workload_id,
+        cast(workload_name as varchar) as workload_name,
+        cast(run_state as varchar) as run_state,
+        cast(usage_kind as varchar) as usage_kind,
         cast(source as varchar) as source,
+        cast(tier as varchar) as tier,
         cast(provider as varchar) as provider,
         cast(site_id as varchar) as site_id,
         cast(region_code as varchar) as region_code,
         cast(cluster as varchar) as cluster,
-        cast(resource_id as varchar) as resource_id,
-        cast(resource_name as varchar) as resource_name,
-        cast(run_state as varchar) as run_state,
         cast(gpu_model as varchar) as gpu_model,
         cast(gpu_hours as double) as gpu_hours,
         cast(it_kwh as double) as it_kwh,
-        cast(tier as varchar) as tier
+        cast(gpu_utilisation as double) as gpu_utilisation,
+        cast(gpu_power_w as double) as gpu_power_w,
+        cast(power_basis as varchar) as power_basis
     from unioned
 
 )

@@ -19,6 +19,19 @@ loads as (
 
 ),
 
+-- a line is a restatement when a frozen version of it differs (reporting.restatements)
+restated_lines as (
+
+    select
+        year,
+        ghg_scope,
+        scope3_category,
+        max(case when is_restated then 1 else 0 end) = 1 as is_restatement
+    from {{ ref('int_disclosure_lines_compared') }}
+    group by year, ghg_scope, scope3_category
+
+),
+
 data_as_of as (
 
     select max(loaded_at) as data_as_of from loads
@@ -104,7 +117,7 @@ final as (
         cast(factor_set_lists.factor_sets as varchar) as factor_sets,
         cast('{{ var("methodology_version") }}' as varchar) as methodology_version,
         cast(data_as_of.data_as_of as timestamp) as data_as_of,
-        cast(false as boolean) as is_restatement
+        cast(coalesce(restated_lines.is_restatement, false) as boolean) as is_restatement
     from lines
     cross join data_as_of
     left join factor_set_lists
@@ -112,6 +125,11 @@ final as (
             lines.year = factor_set_lists.year
             and lines.ghg_scope = factor_set_lists.ghg_scope
             and lines.scope3_category is not distinct from factor_set_lists.scope3_category
+    left join restated_lines
+        on
+            lines.year = restated_lines.year
+            and lines.ghg_scope = restated_lines.ghg_scope
+            and lines.scope3_category is not distinct from restated_lines.scope3_category
 
 )
 

@@ -1,5 +1,6 @@
--- Each cloud billing row's AI system: AWS by resource tag, GCP by label (the
--- row's, then its project's); the first rule by rule_order wins.
+-- Each cloud billing row's AI system: AWS by resource tag (CUR or FOCUS), GCP
+-- by label (the row's, then its project's; FOCUS tags), Azure by resource tag
+-- (FOCUS tags); the first rule by rule_order wins.
 with
 
 billing_rows as (
@@ -20,6 +21,8 @@ first_matches as (
         ('aws_tag', "case when candidate_rows.provider = 'aws' then "
             ~ map_value('candidate_rows.tags', 'rules.tag_key') ~ " end"),
         ('gcp_label', "case when candidate_rows.provider = 'gcp' then "
+            ~ map_value('candidate_rows.tags', 'rules.tag_key') ~ " end"),
+        ('azure_tag', "case when candidate_rows.provider = 'azure' then "
             ~ map_value('candidate_rows.tags', 'rules.tag_key') ~ " end"),
     ]) }}
 

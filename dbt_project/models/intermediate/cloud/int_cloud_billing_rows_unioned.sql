@@ -1,8 +1,17 @@
--- AWS CUR line items and GCP billing rows in one shape. A row's cell (provider,
--- billing account, account/project, service, region, month) is the grain at
--- which the providers publish emissions. Cost is each bill's own cost column:
--- AWS unblended cost (credits are line items of their own), GCP cost before
--- the credits nested in the row (staging keeps them as credits_amount).
+-- AWS CUR line items, GCP billing rows and FOCUS rows of any provider in one
+-- shape. A row's cell (provider, billing account, account/project, service,
+-- region, month) is the grain at which the providers publish emissions. Cost
+-- is each bill's own cost column: AWS unblended cost (credits are line items
+-- of their own), GCP cost before the credits nested in the row (staging keeps
+-- them as credits_amount), FOCUS BilledCost.
+--
+-- One bill per provider x billing account x month (methodology.md section 2):
+-- the same costs can arrive as CUR and as AWS's FOCUS export, or as a FOCUS
+-- file as well; only the rows of the most specific source landed for that
+-- provider, billing account and month are kept - the provider's native export
+-- (CUR 2.0, GCP billing export), then AWS's FOCUS export, then FOCUS files.
+-- Azure publishes carbon per subscription, so an Azure subscription is its
+-- own billing account here.
 with
 
 aws_line_items as (
@@ -14,6 +23,12 @@ aws_line_items as (
 gcp_line_items as (
 
     select * from {{ ref('stg_gcp__billing_line_items') }}
+
+),
+
+focus_line_items as (
+
+    select * from {{ ref('int_focus_cost_line_items_unioned') }}
 
 ),
 
@@ -74,12 +89,81 @@ gcp_rows as (
 
 ),
 
+focus_rows as (
+
+    select
+        focus_line_item_id as billing_row_id,
+        source,
+        provider,
+        case when provider = 'azure' then sub_account_id else billing_account_id end as billing_account_id,
+        sub_account_id as account_id,
+        service_code,
+        service_name,
+        region_code,
+        billing_month as month,
+        charge_category as charge_type,
+        -- purchases, tax, credits, adjustments and rows without usage carry cost only
+        (charge_category != 'usage' or coalesce(consumed_quantity, 0) <= 0) as is_cost_only,
+        usage_type,
+        instance_type,
+        resource_id,
+        consumed_quantity as usage_amount,
+        usage_unit,
+        billed_cost as cost,
+        billing_currency as currency,
+        tags
+    from focus_line_items
+
+),
+
 unioned as (
 
     select * from aws_rows
     union all
     select * from gcp_rows
+    union all
+    select * from focus_rows
+
+),
+
+source_precedences as (
+
+    select
+        precedences.source,
+        precedences.precedence
+    from (
+        values ('aws_cur', 1), ('gcp_billing', 1), ('aws_focus', 2), ('focus', 3)
+    ) as precedences (source, precedence)
+
+),
+
+preferred_sources as (
+
+    select
+        unioned.provider,
+        unioned.billing_account_id,
+        unioned.month,
+        min(source_precedences.precedence) as precedence
+    from unioned
+    inner join source_precedences
+        on unioned.source = source_precedences.source
+    group by unioned.provider, unioned.billing_account_id, unioned.month
+
+),
+
+one_bill_per_account_month as (
+
+    select unioned.*
+    from unioned
+    inner join source_precedences
+        on unioned.source = source_precedences.source
+    inner join preferred_sources
+        on
+            unioned.provider = preferred_sources.provider
+            and unioned.billing_account_id is not distinct from preferred_sources.billing_account_id
+            and unioned.month = preferred_sources.month
+            and source_precedences.precedence = preferred_sources.precedence
 
 )
 
-select * from unioned
+select * from one_bill_per_account_month

@@ -1,8 +1,11 @@
 -- What each cloud billing row consumed, as one row per activity ("usage part"):
 -- an instance hour is GPU, CPU and memory at once (instance_types); a GCP row
--- bills one resource (GPU SKU, core, RAM, disk, egress). Quantities in
--- canonical units: hours, GB-hours, TB-hours, GB. Cost-only rows (tax,
--- credits, fees, no usage) become one `other` part with no quantity.
+-- bills one resource (GPU SKU, core, RAM, disk, egress). FOCUS rows of any
+-- provider are classified by their usage signature (ServiceCategory,
+-- ConsumedUnit, ResourceType, ServiceName, SkuMeter, ChargeDescription; see
+-- int_focus_cost_line_items_unioned) with the seed's `focus` patterns.
+-- Quantities in canonical units: hours, GB-hours, TB-hours, GB. Cost-only
+-- rows (tax, credits, fees, no usage) become one `other` part with no quantity.
 with
 
 billing_rows as (
@@ -48,7 +51,11 @@ gpu_sku_matches as (
     inner join gpu_skus
         on
             usage_rows.provider = 'gcp'
-            and usage_rows.usage_type like gpu_skus.like_pattern
+            and (
+                usage_rows.usage_type like gpu_skus.like_pattern
+                -- a GCP FOCUS row: the SKU description is its charge description
+                or usage_rows.usage_type like '%;description=' || lower(gpu_skus.like_pattern)
+            )
 
 ),
 
@@ -66,7 +73,8 @@ usage_type_matches as (
     from usage_rows
     inner join usage_types
         on
-            usage_rows.provider = usage_types.provider
+            usage_types.provider
+            = case when usage_rows.source in ('aws_focus', 'focus') then 'focus' else usage_rows.provider end
             and usage_rows.usage_type like usage_types.like_pattern
 
 ),
@@ -89,12 +97,12 @@ typed as (
             when billing_rows.usage_unit in ('hrs', 'hour', 'hours') then billing_rows.usage_amount
         end as hours,
         case
-            when billing_rows.usage_unit in ('gb-mo', 'gibibyte month')
+            when billing_rows.usage_unit in ('gb-mo', 'gibibyte month', 'gb-months', 'gb/month', 'gb months')
                 then billing_rows.usage_amount * 24 * {{ dbt.datediff(
                     'billing_rows.month', dbt.dateadd('month', 1, 'billing_rows.month'), 'day'
                 ) }}
             when billing_rows.usage_unit in ('gibibyte day') then billing_rows.usage_amount * 24
-            when billing_rows.usage_unit in ('gibibyte hour', 'gb-hours') then billing_rows.usage_amount
+            when billing_rows.usage_unit in ('gibibyte hour', 'gb-hours', 'gb hours') then billing_rows.usage_amount
         end as gb_hours,
         case
             when billing_rows.usage_unit in ('gb', 'gibibyte') then billing_rows.usage_amount

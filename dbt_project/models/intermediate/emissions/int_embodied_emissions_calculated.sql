@@ -2,12 +2,15 @@
 --   acquisition  per server server_kg + gpus x gpu_kg (embodied_hardware seed:
 --                the model's own row, else `*`), x servers, booked whole in the
 --                month of acquisition: the GHG inventory's Scope 3 category 2;
---   amortised    that total spread over the lifetime (lifetime_years x 8760 h)
---                month by month; a month's share goes to the systems by their
---                GPU-hours on the hardware's site and GPU model, each GPU-hour
---                bearing total / (GPUs x lifetime hours x use_share) (the BLOOM
---                study's rate); what the month's use leaves is idle capacity,
---                booked to `unattributed`. Months run to the latest month of
+--   amortised    per hour of use, the BLOOM study's rate: each server-hour
+--                bears server_kg / (lifetime hours x use_share), each GPU-hour
+--                gpu_kg / (lifetime hours x use_share); a system's GPU-hours on
+--                the hardware's site and GPU model (int_gpu_usage_deduplicated)
+--                are GPU-hours and GPU-hours / gpus_per_server server-hours.
+--                What use leaves of the month's straight-line share (total x
+--                the month's hours / lifetime hours) is idle capacity, booked to
+--                `unattributed`; use beyond the expected share books its rate
+--                in full (no negative idle). Months run to the latest month of
 --                activity data.
 with
 
@@ -31,7 +34,8 @@ sites as (
 
 gpu_usage as (
 
-    select * from {{ ref('int_slurm_energy_estimated') }}
+    select * from {{ ref('int_gpu_usage_deduplicated') }}
+    where is_counted and usage_kind = 'workload'
 
 ),
 
@@ -61,6 +65,11 @@ hardware_totals as (
             + hardware.gpus_per_server * coalesce(gpu_model_factor.kg_co2e, gpu_default_factor.kg_co2e)
         ) as total_kg,
         hardware.lifetime_years * 8760 as lifetime_hours,
+        -- the BLOOM study's rates: per hour of expected use over the lifetime
+        coalesce(server_model_factor.kg_co2e, server_default_factor.kg_co2e)
+        / (hardware.lifetime_years * 8760 * hardware.use_share) as server_kg_per_server_hour,
+        coalesce(gpu_model_factor.kg_co2e, gpu_default_factor.kg_co2e)
+        / (hardware.lifetime_years * 8760 * hardware.use_share) as gpu_kg_per_gpu_hour,
         cast(hardware.acquired_on as timestamp) as life_start_at,
         {{ dbt.dateadd(
             'hour', 'cast(hardware.lifetime_years * 8760 as integer)', 'cast(hardware.acquired_on as timestamp)'
@@ -98,6 +107,8 @@ acquisition_rows as (
         'unattributed' as system_id,
         'acquisition' as accounting_basis,
         cast(null as double) as gpu_hours,
+        server_kg_per_server_hour,
+        gpu_kg_per_gpu_hour,
         total_kg as kg_co2e
     from hardware_totals
 
@@ -205,16 +216,11 @@ used as (
     select
         amortised.*,
         coalesce(used_hours.gpu_hours, 0) as used_gpu_hours,
-        -- share of the month's amortisation that use accounts for: the used
-        -- GPU-hours over the expected ones (capacity x use_share), at most all
-        case
-            when amortised.capacity_gpu_hours * amortised.use_share > 0
-                then least(
-                        1.0,
-                        coalesce(used_hours.gpu_hours, 0) / (amortised.capacity_gpu_hours * amortised.use_share)
-                    )
-            else 0
-        end as used_fraction
+        -- a GPU-hour of use carries its GPU's rate and 1 / gpus_per_server of
+        -- its server's
+        coalesce(used_hours.gpu_hours, 0) * (
+            amortised.gpu_kg_per_gpu_hour + amortised.server_kg_per_server_hour / amortised.gpus_per_server
+        ) as used_kg
     from amortised
     left join used_hours
         on
@@ -235,7 +241,10 @@ system_rows as (
         system_hours.system_id,
         'amortised' as accounting_basis,
         system_hours.gpu_hours,
-        used.monthly_kg * used.used_fraction * system_hours.gpu_hours / used.used_gpu_hours as kg_co2e
+        used.server_kg_per_server_hour,
+        used.gpu_kg_per_gpu_hour,
+        system_hours.gpu_hours * (used.gpu_kg_per_gpu_hour + used.server_kg_per_server_hour / used.gpus_per_server)
+            as kg_co2e
     from used
     inner join system_hours
         on
@@ -255,9 +264,11 @@ idle_rows as (
         'unattributed' as system_id,
         'amortised' as accounting_basis,
         cast(null as double) as gpu_hours,
-        monthly_kg * (1 - used_fraction) as kg_co2e
+        server_kg_per_server_hour,
+        gpu_kg_per_gpu_hour,
+        monthly_kg - used_kg as kg_co2e
     from used
-    where used_fraction < 1
+    where used_kg < monthly_kg
 
 ),
 

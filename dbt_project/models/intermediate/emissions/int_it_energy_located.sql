@@ -81,7 +81,8 @@ final as (
 
     select
         *,
-        it_kwh * (pue - 1) as overhead_kwh
+        -- a figure metered at the facility already holds its overhead
+        case when includes_facility_overhead then 0 else it_kwh * (pue - 1) end as overhead_kwh
     from located
 
 )

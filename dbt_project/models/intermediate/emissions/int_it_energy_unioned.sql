@@ -1,10 +1,27 @@
--- IT energy (before PUE) of everything the organisation runs, one row per
--- Slurm job-month or cloud usage part, in one shape.
+-- IT energy (before PUE) of everything the organisation runs, in one shape:
+-- on-premises GPU usage from the precedence step (one row per workload-day
+-- segment: each GPU-hour once, at its best tier), Slurm jobs without GPUs
+-- (metered energy only), metered idle consumption of clusters, cloud usage parts.
 with
 
 slurm_energy as (
 
     select * from {{ ref('int_slurm_energy_estimated') }}
+    -- GPU jobs come through the precedence step (gpu_rows)
+    where gpu_count = 0
+
+),
+
+gpu_usage as (
+
+    select * from {{ ref('int_gpu_usage_deduplicated') }}
+    where is_counted
+
+),
+
+cluster_idle_energy as (
+
+    select * from {{ ref('int_cluster_idle_energy_attributed') }}
 
 ),
 
@@ -17,7 +34,7 @@ cloud_energy as (
 slurm_rows as (
 
     select
-        job_month_id as energy_row_id,
+        job_day_id as energy_row_id,
         'slurm' as source,
         'on_prem' as provider,
         site_id,
@@ -62,11 +79,71 @@ cloud_rows as (
 
 ),
 
+gpu_rows as (
+
+    select
+        gpu_usage_segment_id as energy_row_id,
+        source,
+        'on_prem' as provider,
+        site_id,
+        cast(null as varchar) as region_code,
+        cast(null as varchar) as billing_account_id,
+        cast(null as varchar) as account_id,
+        cast(null as varchar) as service_code,
+        month,
+        system_id,
+        system_kind,
+        case when usage_kind = 'idle_capacity' then 'gpu_idle' else 'gpu' end as activity,
+        tier,
+        false as is_cost_only,
+        energy_kwh as it_kwh,
+        cast(null as double) as cost,
+        cast(null as varchar) as currency,
+        false as includes_facility_overhead
+    from gpu_usage
+
+),
+
+idle_rows as (
+
+    select
+        idle_energy_row_id as energy_row_id,
+        'cluster_idle_energy' as source,
+        'on_prem' as provider,
+        site_id,
+        cast(null as varchar) as region_code,
+        cast(null as varchar) as billing_account_id,
+        cast(null as varchar) as account_id,
+        cast(null as varchar) as service_code,
+        month,
+        system_id,
+        system_kind,
+        activity,
+        tier,
+        false as is_cost_only,
+        it_kwh,
+        cast(null as double) as cost,
+        cast(null as varchar) as currency,
+        includes_facility_overhead
+    from cluster_idle_energy
+
+),
+
 unioned as (
 
-    select * from slurm_rows
+    select
+        *,
+        false as includes_facility_overhead
+    from slurm_rows
     union all
-    select * from cloud_rows
+    select
+        *,
+        false as includes_facility_overhead
+    from cloud_rows
+    union all
+    select * from gpu_rows
+    union all
+    select * from idle_rows
 
 )
 

@@ -1,6 +1,7 @@
 -- Provider-reported cloud emissions shared among AI systems (methodology.md
 -- section 4). A provider figure is authoritative for its cell (provider x
--- billing account x account/project x service x region x month). The billing
+-- billing account x account/project x service x region x month; a service or
+-- region `*` covers all of them - Azure). The billing
 -- rows of the cell share it by cost (or by estimated energy when the config's
 -- allocation_basis is `usage`); cost-only rows take no share. A cell no
 -- billing row can take goes whole to `unattributed`, so allocation conserves
@@ -73,13 +74,7 @@ published_parts as (
             and energy.month = published_months.month
     cross join settings
     left join cells
-        on
-            energy.provider = cells.provider
-            and energy.billing_account_id = cells.billing_account_id
-            and energy.account_id is not distinct from cells.account_id
-            and energy.service_code is not distinct from cells.service_code
-            and energy.region_code = cells.region_code
-            and energy.month = cells.month
+        on {{ provider_cell_matches('energy', 'cells') }}
 
 ),
 
@@ -115,6 +110,9 @@ part_figures as (
         shares.*,
         methods.method,
         cells.factor_set,
+        -- Azure publishes no market-based figure: its one figure on both methods
+        methods.method = 'market' and not coalesce(cells.has_market_based_figure, true)
+            as market_fallback_to_location,
         shares.allocation_share * coalesce(
             case when methods.method = 'location' then cells.location_based_kg else cells.market_based_kg end, 0
         ) as part_kg,
@@ -191,7 +189,8 @@ allocated_rows as (
         case when not is_scope_split_missing then part_scope1_kg * figure_share end as provider_scope1_kg,
         case when not is_scope_split_missing then part_scope2_kg * figure_share end as provider_scope2_kg,
         case when not is_scope_split_missing then part_scope3_kg * figure_share end as provider_scope3_kg,
-        coalesce(factor_set, 'provider_reported_zero') as factor_set
+        coalesce(factor_set, 'provider_reported_zero') as factor_set,
+        market_fallback_to_location
     from split_parts
 
 ),
@@ -226,7 +225,9 @@ unallocated_cells as (
         case
             when methods.method = 'location' then cells.scope3_location_based_kg else cells.scope3_market_based_kg
         end as provider_scope3_kg,
-        cells.factor_set
+        cells.factor_set,
+        methods.method = 'market' and not coalesce(cells.has_market_based_figure, true)
+            as market_fallback_to_location
     from cells
     cross join methods
     left join cell_weights
@@ -256,8 +257,7 @@ final as (
         {{ scope3_category('provider', 'activity') }} as scope3_category,
         'provider_reported' as tier,
         'activity' as accounting_basis,
-        year as factor_year,
-        false as market_fallback_to_location
+        year as factor_year
     from unioned
 
 )

@@ -1,4 +1,4 @@
--- IT energy of every Slurm job-month (methodology.md section 2), one tier each:
+-- IT energy of every Slurm job-day (methodology.md section 2), one tier each:
 --   measured   ConsumedEnergyRaw (kWh, clipped to the month) when > 0;
 --   estimated  GPU-hours x W / 1000, W = the cluster's configured gpu_power_w,
 --              else idle + u x (max - idle) of the GPU model, u = the cluster's
@@ -6,9 +6,9 @@
 -- GPU model: the typed gres/gpu:<type>, else the partition's, else the cluster's.
 with
 
-job_months as (
+job_days as (
 
-    select * from {{ ref('int_slurm_job_months_clipped') }}
+    select * from {{ ref('int_slurm_job_days_clipped') }}
 
 ),
 
@@ -39,30 +39,30 @@ settings as (
 resolved as (
 
     select
-        job_months.*,
+        job_days.*,
         clusters.site_id,
         case
-            when job_months.gpu_count > 0
+            when job_days.gpu_count > 0
                 then coalesce(
                         typed_power.gpu_model,
                         cluster_partitions.gpu_model,
                         clusters.gpu_model,
-                        upper(job_months.gpu_type)
+                        upper(job_days.gpu_type)
                     )
         end as gpu_model,
         clusters.gpu_power_w as configured_gpu_power_w,
         coalesce(clusters.gpu_utilisation, settings.gpu_utilisation_default) as gpu_utilisation
-    from job_months
+    from job_days
     cross join settings
     left join clusters
-        on job_months.cluster = clusters.cluster
+        on job_days.cluster = clusters.cluster
     left join cluster_partitions
         on
-            job_months.cluster = cluster_partitions.cluster
-            and job_months.partition_name = cluster_partitions.partition_name
+            job_days.cluster = cluster_partitions.cluster
+            and job_days.partition_name = cluster_partitions.partition_name
     -- a typed gres name counts only when it names a model the seed knows
     left join gpu_power as typed_power
-        on upper(job_months.gpu_type) = typed_power.gpu_model
+        on upper(job_days.gpu_type) = typed_power.gpu_model
 
 ),
 
@@ -70,10 +70,9 @@ powered as (
 
     select
         resolved.*,
-        coalesce(
-            resolved.configured_gpu_power_w,
-            gpu_power.idle_w + resolved.gpu_utilisation * (gpu_power.max_w - gpu_power.idle_w)
-        ) as gpu_power_w,
+        {{ gpu_power_w(
+            'resolved.configured_gpu_power_w', 'resolved.gpu_utilisation', 'gpu_power.idle_w', 'gpu_power.max_w'
+        ) }} as gpu_power_w,
         case when resolved.configured_gpu_power_w is not null then 'configured' else 'power_model' end
             as power_basis
     from resolved

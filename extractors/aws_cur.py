@@ -83,24 +83,29 @@ def relative(path: Path, sources: Path) -> str:
     return path.relative_to(sources).as_posix()
 
 
-def read_data_file(path: Path, rel: str) -> pa.Table:
+def read_data_file(
+    path: Path, rel: str, null_values: tuple[str, ...] = ("",), quoted_nulls: bool = False
+) -> pa.Table:
     """One data file: Parquet as typed, CSV (plain or gzip) with every column as text.
 
     CSV values stay text here so that types come from one place, the dataset's
     column list (``conform_columns``), rather than from per-chunk guessing.
+    ``null_values`` (and, with ``quoted_nulls``, their quoted forms) read as null.
     """
     name = path.name.lower()
     try:
         if name.endswith(".parquet"):
             return pq.ParquetFile(path).read()
         if name.endswith((".csv", ".csv.gz")):
-            return _read_csv_as_text(path, rel)
+            return _read_csv_as_text(path, rel, null_values, quoted_nulls)
     except (pa.ArrowException, OSError, EOFError, UnicodeDecodeError) as exc:
         raise SourceError(f"{rel}: cannot be read: {exc}") from None
     raise SourceError(f"{rel}: unsupported file type (expected .parquet, .csv or .csv.gz)")
 
 
-def _read_csv_as_text(path: Path, rel: str) -> pa.Table:
+def _read_csv_as_text(
+    path: Path, rel: str, null_values: tuple[str, ...], quoted_nulls: bool
+) -> pa.Table:
     opener = gzip.open if path.name.lower().endswith(".gz") else open
     with opener(path, "rt", encoding="utf-8-sig", newline="") as handle:
         header = next(csv.reader(handle), None)
@@ -113,8 +118,9 @@ def _read_csv_as_text(path: Path, rel: str) -> pa.Table:
         path,
         convert_options=pacsv.ConvertOptions(
             column_types=dict.fromkeys(header, STRING),
-            null_values=[""],
+            null_values=list(null_values),
             strings_can_be_null=True,
+            quoted_strings_can_be_null=quoted_nulls,
         ),
     )
 

@@ -27,15 +27,11 @@ the warehouse.
 
 from __future__ import annotations
 
-import csv
-import gzip
 import logging
 from pathlib import Path
 
 import pyarrow as pa
 import pyarrow.compute as pc
-import pyarrow.csv as pacsv
-import pyarrow.parquet as pq
 
 from extractors.aws_cur import (
     DOUBLE,
@@ -46,6 +42,7 @@ from extractors.aws_cur import (
     conform_columns,
     empty_table,
     log_extra_columns,
+    read_data_file,
     relative,
 )
 from extractors.errors import SourceError
@@ -132,42 +129,13 @@ PROVIDER_SOURCE = "provider_source"
 DATA_SUFFIXES = (".parquet", ".csv", ".csv.gz")
 # Written beside the data by some exporters (Azure's manifest.json): not data.
 IGNORED_SUFFIXES = (".json",)
-CSV_NULLS = ["", "NULL"]
+CSV_NULLS = ("", "NULL")
 
 
 def read_focus_file(path: Path, rel: str) -> pa.Table:
     """One FOCUS file: Parquet as typed, CSV with every column as text and
     ``NULL`` / ``""`` as null (types come from ``COLUMNS``, not from guessing)."""
-    name = path.name.lower()
-    try:
-        if name.endswith(".parquet"):
-            return pq.ParquetFile(path).read()
-        if name.endswith((".csv", ".csv.gz")):
-            return _read_csv(path, rel)
-    except (pa.ArrowException, OSError, EOFError, UnicodeDecodeError) as exc:
-        raise SourceError(f"{rel}: cannot be read: {exc}") from None
-    raise SourceError(f"{rel}: unsupported file type (expected .parquet, .csv or .csv.gz)")
-
-
-def _read_csv(path: Path, rel: str) -> pa.Table:
-    opener = gzip.open if path.name.lower().endswith(".gz") else open
-    with opener(path, "rt", encoding="utf-8-sig", newline="") as handle:
-        header = next(csv.reader(handle), None)
-    if not header:
-        raise SourceError(f"{rel}: empty file, expected a CSV header line")
-    duplicates = sorted({column for column in header if header.count(column) > 1})
-    if duplicates:
-        raise SourceError(f"{rel}: header names column(s) {', '.join(duplicates)} twice")
-    return pacsv.read_csv(
-        path,
-        read_options=pacsv.ReadOptions(encoding="utf-8"),
-        convert_options=pacsv.ConvertOptions(
-            column_types=dict.fromkeys(header, STRING),
-            null_values=CSV_NULLS,
-            strings_can_be_null=True,
-            quoted_strings_can_be_null=True,
-        ),
-    )
+    return read_data_file(path, rel, null_values=CSV_NULLS, quoted_nulls=True)
 
 
 def _rename_1_3(table: pa.Table, rel: str) -> pa.Table:

@@ -556,50 +556,229 @@ def _top_systems(db: Warehouse, year: int) -> str:
     )
 
 
-def _inference_intensity(db: Warehouse, year: int) -> str:
-    if db.has("reporting", "inference_intensity"):
-        return view_section(db, "inference_intensity", year, "")
+def _colours(count: int) -> list[str]:
+    return [SERIES_COLOURS[index % len(SERIES_COLOURS)] for index in range(count)]
+
+
+def _view_records(db: Warehouse, name: str, year: int) -> list[dict[str, Any]]:
+    """The year's rows of a reporting view as dicts (all of them, for charts)."""
+    columns = db.columns("reporting", name)
     rows = db.rows(
-        f"""
-        with requests as (
-            select system_id, month, sum(requests) as requests
-            from main.fct_inference_requests
-            where extract(year from month) = ? and system_id != 'unattributed'
-            group by all
-        ),
-        emissions as (
-            select system_id, month, sum(kg_co2e) as kg_co2e
-            from main.fct_emissions
-            where reporting_year = ? and method = 'location' and {PER_SYSTEM}
-            group by all
+        f'select * from reporting."{name}" where extract(year from "month") = ? '
+        "order by month, system_id",
+        [year],
+    )
+    return [dict(zip(columns, row, strict=True)) for row in rows]
+
+
+def _monthly_sums(
+    records: list[dict[str, Any]], fields: Sequence[str]
+) -> tuple[list[dt.date], list[list[float]]]:
+    """Per month, the sum of each field over the records where it is not null."""
+    months = sorted({r["month"] for r in records if any(r[f] is not None for f in fields)})
+    sums = [[sum(r[f] or 0.0 for r in records if r["month"] == m) for m in months] for f in fields]
+    return months, sums
+
+
+def _per_system_lines(
+    records: list[dict[str, Any]], field: str, scale: float = 1.0
+) -> tuple[list[dt.date], list[tuple[str, list[float | None]]]]:
+    """Months and one series per system of ``field`` x ``scale`` (gaps where null)."""
+    present = [r for r in records if r[field] is not None]
+    months = sorted({r["month"] for r in present})
+    systems = sorted({r["system_id"] for r in present})
+    values = {(r["system_id"], r["month"]): r[field] * scale for r in present}
+    return months, [(s, [values.get((s, m)) for m in months]) for s in systems]
+
+
+def _no_marks(what: str) -> str:
+    return f'<p class="note">{esc(what)}</p>'
+
+
+def _hidden_drivers(db: Warehouse, year: int) -> str:
+    """The five drivers of reporting.hidden_drivers as charts, the view's rows below."""
+    if not db.has("reporting", "hidden_drivers"):
+        return view_section(
+            db,
+            "hidden_drivers",
+            year,
+            "It will give idle capacity, data movement, failed runs, retraining cadence "
+            "and embodied refresh per system and month.",
         )
-        select requests.system_id, requests.month,
-               1e6 * emissions.kg_co2e / nullif(requests.requests, 0) as g_per_1000_requests
-        from requests
-        join emissions using (system_id, month)
-        order by 1, 2
-        """,
-        [year, year],
-    )
-    note = not_available(
-        "reporting.inference_intensity",
-        "Until it exists, the trend below is computed here: all of a system's "
-        "location-based emissions of the month (embodied amortised) per 1,000 "
-        "requests it served (fct_emissions, fct_inference_requests).",
-    )
-    if not rows:
-        return note + '<p class="na">No inference traffic recorded for this year.</p>'
-    months = sorted({r[1] for r in rows})
-    systems = sorted({r[0] for r in rows})
-    values = {(r[0], r[1]): r[2] for r in rows}
+    records = _view_records(db, "hidden_drivers", year)
+    parts = []
+
+    months, (active, idle) = _monthly_sums(records, ["inference_active_kwh", "inference_idle_kwh"])
+    parts.append("<h3>1. Idle capacity</h3>")
+    if sum(active) + sum(idle) > 0:
+        parts.append(
+            stacked_bars(
+                f"Idle capacity {year}: inference GPU energy, active and idle (warm pool)",
+                [m.strftime("%b") for m in months],
+                [("active serving", active), ("idle / warm pool", idle)],
+                [CATEGORY_COLOURS["inference"], CATEGORY_COLOURS["unattributed"]],
+                "kWh",
+            )
+        )
+    else:
+        parts.append(_no_marks("No production inference energy this year."))
+
+    months, lines = _per_system_lines(records, "data_movement_share", 100.0)
+    parts.append("<h3>2. Data movement</h3>")
+    if any(v for _, values in lines for v in values):
+        parts.append(
+            line_chart(
+                f"Data movement {year}: network energy as a share of compute energy",
+                [m.strftime("%b") for m in months],
+                lines,
+                _colours(len(lines)),
+                "% of compute energy",
+            )
+        )
+    else:
+        parts.append(_no_marks("No network usage recorded this year."))
+
+    months, (runs_kg, failed_kg) = _monthly_sums(records, ["runs_kg_co2e", "failed_runs_kg_co2e"])
+    parts.append("<h3>3. Failed runs</h3>")
+    if sum(runs_kg) > 0:
+        parts.append(
+            stacked_bars(
+                f"Failed runs {year}: training runs' emissions by outcome",
+                [m.strftime("%b") for m in months],
+                [
+                    (
+                        "succeeded or running",
+                        [t - f for t, f in zip(runs_kg, failed_kg, strict=True)],
+                    ),
+                    ("failed or killed", failed_kg),
+                ],
+                [CATEGORY_COLOURS["training"], "#D55E00"],
+                "kgCO2e",
+            )
+        )
+    else:
+        parts.append(_no_marks("No training runs with emissions this year."))
+
+    months, lines = _per_system_lines(records, "retraining_to_first_run_ratio")
+    parts.append("<h3>4. Retraining cadence</h3>")
+    if any(v for _, values in lines for v in values):
+        parts.append(
+            line_chart(
+                f"Retraining {year}: emissions beyond the first successful run, cumulative",
+                [m.strftime("%b") for m in months],
+                lines,
+                _colours(len(lines)),
+                "x the first successful run",
+            )
+        )
+    else:
+        parts.append(_no_marks("No retraining after a first successful run this year."))
+
+    # a yearly figure, repeated on the month rows: one value per system
+    yearly = {r["system_id"]: r for r in records if r["year_embodied_added_kg_co2e"] is not None}
+    parts.append("<h3>5. Embodied refresh</h3>")
+    if any(r["year_embodied_added_kg_co2e"] > 0 for r in yearly.values()):
+        systems = sorted(yearly)
+        labels, values = [], []
+        for system in systems:
+            added = yearly[system]["year_embodied_added_kg_co2e"]
+            replaced = added * (yearly[system]["year_replacement_share"] or 0.0)
+            labels += [f"{system}: grows the fleet", f"{system}: replaces retired GPUs"]
+            values += [added - replaced, replaced]
+        parts.append(
+            horizontal_bars(
+                f"Embodied refresh {year}: hardware bought at the owned sites each system used",
+                labels,
+                values,
+                "kgCO2e booked at acquisition",
+            )
+        )
+        parts.append(
+            table(
+                [
+                    "system",
+                    "embodied added kgCO2e",
+                    "GPUs added",
+                    "GPUs retired",
+                    "fleet growth (GPUs)",
+                    "kgCO2e per GPU of growth",
+                ],
+                [
+                    [
+                        s,
+                        yearly[s]["year_embodied_added_kg_co2e"],
+                        yearly[s]["year_gpus_added"],
+                        yearly[s]["year_gpus_retired"],
+                        yearly[s]["year_fleet_gpu_growth"],
+                        yearly[s]["year_embodied_kg_co2e_per_gpu_of_growth"],
+                    ]
+                    for s in systems
+                ],
+            )
+        )
+    else:
+        parts.append(_no_marks("No owned hardware bought this year at the sites AI systems used."))
+
+    parts.append("<h3>Per system and month</h3>")
+    parts.append(view_section(db, "hidden_drivers", year, ""))
+    return "".join(parts)
+
+
+def _inference_intensity(db: Warehouse, year: int) -> str:
+    if not db.has("reporting", "inference_intensity"):
+        return not_available(
+            "reporting.inference_intensity",
+            "It will give gCO2e per 1,000 requests and per 1,000,000 tokens per system and "
+            "month, idle capacity and amortised embodied included.",
+        )
+    records = _view_records(db, "inference_intensity", year)
+    months, location = _per_system_lines(records, "g_co2e_per_1k_requests")
+    if not months:
+        return '<p class="na">No inference traffic recorded for this year.</p>'
+    _, market = _per_system_lines(records, "market_g_co2e_per_1k_requests")
+    series = [(f"{s} location-based", v) for s, v in location]
+    series += [(f"{s} market-based", v) for s, v in market]
     chart = line_chart(
-        f"Inference intensity {year}",
+        f"Inference intensity {year}, SCI-style (idle and embodied included)",
         [m.strftime("%b") for m in months],
-        [(s, [values.get((s, m)) for m in months]) for s in systems],
-        SERIES_COLOURS[: len(systems)] or SERIES_COLOURS[:1],
+        series,
+        _colours(len(series)),
         "gCO2e / 1,000 requests",
     )
-    return note + chart
+    data = table(
+        [
+            "system",
+            "month",
+            "requests",
+            "tokens",
+            "idle share",
+            "gCO2e / 1,000 requests",
+            "of which idle",
+            "market-based",
+            "gCO2e / 1M tokens",
+            "market-based",
+        ],
+        [
+            [
+                r["system_id"],
+                r["month"].strftime("%Y-%m"),
+                r["requests"],
+                r["tokens"],
+                share(r["idle_share"]),
+                r["g_co2e_per_1k_requests"],
+                r["idle_g_co2e_per_1k_requests"],
+                r["market_g_co2e_per_1k_requests"],
+                r["g_co2e_per_1m_tokens"],
+                r["market_g_co2e_per_1m_tokens"],
+            ]
+            for r in records
+        ],
+    )
+    return (
+        f"{chart}<p class='note'>Location-based (the SCI's grid intensity) with the market-based "
+        f"figure beside it; <code>reporting.inference_intensity</code>.</p>"
+        f"<div class='scroll'>{data}</div>"
+    )
 
 
 def _disclosure(db: Warehouse, year: int, root: Path | None) -> str:
@@ -819,17 +998,7 @@ def render(year: int, warehouse: Path | None = None, root: Path | None = None) -
             ("category-month", "Emissions by category and month", _by_category_and_month(db, year)),
             ("scope-method", "By GHG scope and method", _by_scope_and_method(db, year)),
             ("top-systems", "Top systems", _top_systems(db, year)),
-            (
-                "hidden-drivers",
-                "The five hidden drivers",
-                view_section(
-                    db,
-                    "hidden_drivers",
-                    year,
-                    "It will give idle capacity, data movement, failed runs, retraining cadence "
-                    "and embodied refresh per system and month.",
-                ),
-            ),
+            ("hidden-drivers", "The five hidden drivers", _hidden_drivers(db, year)),
             ("inference-intensity", "Inference intensity", _inference_intensity(db, year)),
             (
                 "maturity",

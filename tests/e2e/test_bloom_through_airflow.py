@@ -281,3 +281,30 @@ def test_gpu_usage_fact_and_training_runs_carry_the_dynamic_figure(bloom_warehou
     # 13 Slurm jobs of the training system, no MLflow: each a run, all completed
     assert (runs, statuses) == (13, "succeeded")
     assert kg == pytest.approx(24_692.172, abs=1e-3)
+
+
+def test_model_disclosure_states_the_papers_figures(bloom_warehouse):
+    # One trained model, the training pipeline: A100, 1,082,990 GPU-hours, 433,196 kWh
+    # dynamic, 256,646 kWh idle, 86,639.2 kWh PUE overhead (776,481.2 kWh in all), every
+    # activity row at France's 57 g/kWh; training = dynamic 24,692.172 + idle 14,628.822
+    # = 39,320.994 kg, no failed run (13 jobs, all COMPLETED); embodied 11,211.453 kg.
+    [row] = query(
+        bloom_warehouse,
+        "select system_id, kind, is_fine_tuning, runs, failed_runs, gpu_models, gpu_hours, "
+        "training_it_kwh, idle_kwh, facility_overhead_kwh, energy_kwh, locations, grid_zones, "
+        "location_g_co2e_per_kwh, training_kg_co2e, idle_kg_co2e, failed_runs_kg_co2e, "
+        "embodied_kg_co2e, disclosure_completeness, missing_disclosures "
+        "from reporting.model_disclosure",
+    )
+    assert row[:6] == ("bloom-176b", "training_pipeline", False, 13, 0, "A100")
+    assert row[6] == pytest.approx(GPU_HOURS, abs=1e-6)
+    assert row[7:11] == pytest.approx((433_196, 256_646, 86_639.2, 776_481.2), abs=1e-3)
+    assert row[11:13] == ("on_prem:jean-zay", "FR")
+    assert row[13] == pytest.approx(57.0, abs=1e-9)
+    assert row[14:17] == pytest.approx((39_320.994, 14_628.822, 0.0), abs=1e-3)
+    assert row[17] == pytest.approx(EMBODIED_KG, abs=1e-6)
+    # dynamic + idle + embodied: the paper's 50.5 t
+    assert round((row[14] + row[17]) / 1000, 1) == 50.5
+    # all eight fields present (hardware, GPU-hours, energy, location, emissions, run
+    # outcomes, training period, embodied)
+    assert row[18:] == (1.0, None)

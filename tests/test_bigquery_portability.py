@@ -96,6 +96,11 @@ BIGQUERY_TYPES = {
 }  # fmt: skip
 # sqlglot renders these differently for BigQuery only in style (IF for CASE, NULLS LAST).
 COSMETIC_FUNCTIONS = (exp.If, exp.Case, exp.Coalesce, exp.AggFunc, exp.Cast, exp.Nullif)
+# AND / OR / XOR: operators that sqlglot also classes as functions. Their SQL
+# starts with their left operand, so `contains(a, 'x') and b` read as a
+# "function contains()" spelled `and`, a word every model holds; the operand
+# is reported on its own node.
+CONNECTORS = (exp.Connector,)
 # Date functions whose argument order differs between the two.
 ORDER_SENSITIVE = (exp.DateTrunc, exp.TimestampTrunc, exp.DateDiff, exp.DateAdd, exp.DateSub)
 
@@ -195,7 +200,7 @@ def compiled_findings(sql: str) -> list[tuple[tuple[str, ...], str]]:
             bigquery = node.sql("bigquery", unsupported_level=ErrorLevel.IGNORE)
             if duck.replace(" ", "").lower() != bigquery.replace(" ", "").lower():
                 found.append((_names(node), f"{_head(duck).upper()}(...) argument order"))
-        elif isinstance(node, exp.Func) and not isinstance(node, COSMETIC_FUNCTIONS):
+        elif isinstance(node, exp.Func) and not isinstance(node, COSMETIC_FUNCTIONS + CONNECTORS):
             duck = _head(node.sql("duckdb"))
             bigquery = _head(node.sql("bigquery", unsupported_level=ErrorLevel.IGNORE))
             if duck != bigquery and re.fullmatch(r"[a-z_0-9]+", duck):

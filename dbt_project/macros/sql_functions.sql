@@ -199,3 +199,19 @@
         )
     )) > 0)
 {%- endmacro %}
+
+
+{#- `expression` LIKE a pattern whose escape character is a backslash (`\_`,
+    `\%`, `\\`), as the org config extractor writes them. The pattern is either
+    `pattern_expression` (SQL: a column) or `pattern` (the text of a literal).
+    BigQuery has no ESCAPE clause: its LIKE always escapes with a backslash,
+    and a literal holding one is written raw (r'...'). -#}
+{% macro like_escaped(expression, pattern_expression=none, pattern=none) -%}
+    {{ return(adapter.dispatch('like_escaped', 'ai_carbon')(expression, pattern_expression, pattern)) }}
+{%- endmacro %}
+{% macro default__like_escaped(expression, pattern_expression, pattern) -%}
+    {{ expression }} like {{ pattern_expression if pattern is none else "'" ~ pattern ~ "'" }} escape '\'
+{%- endmacro %}
+{% macro bigquery__like_escaped(expression, pattern_expression, pattern) -%}
+    {{ expression }} like {{ pattern_expression if pattern is none else "r'" ~ pattern ~ "'" }}
+{%- endmacro %}

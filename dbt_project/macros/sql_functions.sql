@@ -215,3 +215,16 @@
 {% macro bigquery__like_escaped(expression, pattern_expression, pattern) -%}
     {{ expression }} like {{ pattern_expression if pattern is none else "r'" ~ pattern ~ "'" }}
 {%- endmacro %}
+
+
+{#- The non-null values of `expressions` (strings) joined by the literal
+    `separator`; nulls are skipped, not joined as empty strings. -#}
+{% macro join_non_null(separator, expressions) -%}
+    {{ return(adapter.dispatch('join_non_null', 'ai_carbon')(separator, expressions)) }}
+{%- endmacro %}
+{% macro default__join_non_null(separator, expressions) -%}
+    concat_ws('{{ separator }}', {{ expressions | join(', ') }})
+{%- endmacro %}
+{% macro bigquery__join_non_null(separator, expressions) -%}
+    array_to_string([{{ expressions | join(', ') }}], '{{ separator }}')
+{%- endmacro %}

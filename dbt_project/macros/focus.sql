@@ -69,7 +69,7 @@
         -- rules name tag keys as set on the resource: AWS's `user:` prefix goes
         case
             when {{ provider }} = 'aws' then {{ cur_tags_without_user_prefix('"Tags"', 'user:') }}
-            else coalesce("Tags", map())
+            else coalesce("Tags", {{ empty_map() }})
         end as tags,
         _source_file as source_file,
 

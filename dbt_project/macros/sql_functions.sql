@@ -14,6 +14,19 @@
 {%- endmacro %}
 
 
+{#- An empty map of strings to strings (BigQuery: the empty repeated key /
+    value record that stands for a map there, as landing_contract spells it). -#}
+{% macro empty_map() -%}
+    {{ return(adapter.dispatch('empty_map', 'ai_carbon')()) }}
+{%- endmacro %}
+{% macro default__empty_map() -%}
+    map()
+{%- endmacro %}
+{% macro bigquery__empty_map() -%}
+    array<struct<key string, value string>>[]
+{%- endmacro %}
+
+
 {#- A list of {key, value} structs as a MAP; `fallback_list` adds the pairs of a
     second list whose keys the first lacks (GCP: row labels win over project labels). -#}
 {% macro key_value_list_to_map(list_expression, fallback_list=none) -%}

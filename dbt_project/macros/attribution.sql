@@ -27,7 +27,7 @@
         inner join {{ ref('stg_org__attribution_rules') }} as rules
             on
             {%- for matcher in matchers %}
-                (rules.source_type = '{{ matcher[0] }}' and {{ matcher[1] }} like rules.like_pattern escape '\')
+                (rules.source_type = '{{ matcher[0] }}' and {{ like_escaped(matcher[1], 'rules.like_pattern') }})
                 {%- if not loop.last %} or{% endif %}
             {%- endfor %}
     ) as ranked_matches

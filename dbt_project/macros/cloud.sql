@@ -45,7 +45,7 @@
     '(?i)(^|[^a-z0-9._])('
     || replace({{ instance_type_expression }}, '.', '\.')
     || case
-        when {{ provider_expression }} = 'azure' and {{ instance_type_expression }} like 'Standard\_%\_%' escape '\'
+        when {{ provider_expression }} = 'azure' and {{ like_escaped(instance_type_expression, pattern='Standard\_%\_%') }}
             then '|' || split_part({{ instance_type_expression }}, '_', 2) || '( [a-z0-9]+)? '
             || split_part({{ instance_type_expression }}, '_', -1)
         else ''

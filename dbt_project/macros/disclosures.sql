@@ -10,6 +10,12 @@
     reads, with null in that column.
 -#}
 {% macro disclosure_contract() %}
+    {{ return(adapter.dispatch('disclosure_contract', 'ai_carbon')()) }}
+{% endmacro %}
+{% macro bigquery__disclosure_contract() %}
+    {{ return(bigquery_contract(default__disclosure_contract())) }}
+{% endmacro %}
+{% macro default__disclosure_contract() %}
     {{ return({
         'disclosures.annual_disclosure': [
             ('year', 'integer'),

@@ -59,7 +59,7 @@
         "ResourceName" as resource_name,
         "ResourceType" as resource_type,
         "SkuMeter" as sku_meter,
-        cast(coalesce("SkuPriceDetails", "x_SkuDetails") as varchar) as sku_details,
+        cast(coalesce("SkuPriceDetails", "x_SkuDetails") as {{ dbt.type_string() }}) as sku_details,
         "PricingCategory" as pricing_category,
         "ConsumedUnit" as consumed_unit,
         "PricingUnit" as pricing_unit,
@@ -69,17 +69,17 @@
         -- rules name tag keys as set on the resource: AWS's `user:` prefix goes
         case
             when {{ provider }} = 'aws' then {{ cur_tags_without_user_prefix('"Tags"', 'user:') }}
-            else coalesce("Tags", map())
+            else coalesce("Tags", {{ empty_map() }})
         end as tags,
         _source_file as source_file,
 
         -- measures (billing currency; negative rows are credits and corrections)
-        cast("BilledCost" as double) as billed_cost,
-        cast("EffectiveCost" as double) as effective_cost,
-        cast("ListCost" as double) as list_cost,
-        cast("ContractedCost" as double) as contracted_cost,
-        cast("ConsumedQuantity" as double) as consumed_quantity,
-        cast("PricingQuantity" as double) as pricing_quantity,
+        cast("BilledCost" as {{ type_double() }}) as billed_cost,
+        cast("EffectiveCost" as {{ type_double() }}) as effective_cost,
+        cast("ListCost" as {{ type_double() }}) as list_cost,
+        cast("ContractedCost" as {{ type_double() }}) as contracted_cost,
+        cast("ConsumedQuantity" as {{ type_double() }}) as consumed_quantity,
+        cast("PricingQuantity" as {{ type_double() }}) as pricing_quantity,
 
         -- timestamps
         cast({{ dbt.date_trunc('month', 'cast("BillingPeriodStart" as timestamp)') }} as date) as billing_month,

@@ -76,10 +76,23 @@
 
 {#- `select cast(null as <type>) as <column>, ... where false` -#}
 {% macro landing_typed_empty(columns) -%}
+    {{ return(adapter.dispatch('landing_typed_empty', 'ai_carbon')(columns)) }}
+{%- endmacro %}
+{% macro default__landing_typed_empty(columns) -%}
     select
     {%- for column in columns %}
         cast(null as {{ column[1] }}) as {{ adapter.quote(column[0]) }}{{ ',' if not loop.last }}
     {%- endfor %}
+    where false
+{%- endmacro %}
+{#- BigQuery takes no WHERE without a FROM: the same columns, filtered outside. -#}
+{% macro bigquery__landing_typed_empty(columns) -%}
+    select * from (
+        select
+        {%- for column in columns %}
+            cast(null as {{ column[1] }}) as {{ adapter.quote(column[0]) }}{{ ',' if not loop.last }}
+        {%- endfor %}
+    ) as typed_empty
     where false
 {%- endmacro %}
 

@@ -12,8 +12,22 @@
     `month` / `snapshot` are the Hive partition keys, `file_row_number` the row's
     position in its landed file (DuckDB's read_parquet option), both added by
     the source's external_location.
+
+    The types are written once, as DuckDB spells them (the default
+    implementation); other adapters translate them (bigquery__landing_contract).
 -#}
 {% macro landing_contract() %}
+    {{ return(adapter.dispatch('landing_contract', 'ai_carbon')()) }}
+{% endmacro %}
+
+
+{#- The same contract with BigQuery's type names (bigquery_type). -#}
+{% macro bigquery__landing_contract() %}
+    {{ return(bigquery_contract(default__landing_contract())) }}
+{% endmacro %}
+
+
+{% macro default__landing_contract() %}
     {%- set key_values = 'struct("key" varchar, "value" varchar)[]' -%}
     {%- set partitioned = [('month', 'varchar'), ('file_row_number', 'bigint')] -%}
     {%- set org = [('snapshot', 'varchar'), ('file_row_number', 'bigint')] -%}
@@ -409,4 +423,45 @@
             ('raw', 'varchar'),
         ] + partitioned,
     }) }}
+{% endmacro %}
+
+
+{#- `contract` (dataset -> [(name, DuckDB type[, 'optional'])]) with each type
+    as BigQuery spells it. -#}
+{% macro bigquery_contract(contract) %}
+    {%- set translated = {} -%}
+    {%- for dataset, columns in contract.items() -%}
+        {%- set typed = [] -%}
+        {%- for column in columns -%}
+            {%- do typed.append((column[0], bigquery_type(column[1])) + column[2:]) -%}
+        {%- endfor -%}
+        {%- do translated.update({dataset: typed}) -%}
+    {%- endfor -%}
+    {{ return(translated) }}
+{% endmacro %}
+
+
+{#- A DuckDB type of the contracts as BigQuery spells it: `varchar` STRING,
+    `double` FLOAT64, `bigint` / `integer` INT64, `timestamptz` / `timestamp`
+    TIMESTAMP (an instant, as landed: UTC), `struct(a t)` STRUCT<a t>, `t[]`
+    ARRAY<t>, and `map(varchar, varchar)` the repeated key / value record that
+    BigQuery's own billing export uses for labels (BigQuery has no MAP). -#}
+{% macro bigquery_type(duckdb_type) %}
+    {%- set re = modules.re -%}
+    {%- set spelled = duckdb_type | lower -%}
+    {%- set spelled = re.sub('map\\(\\s*varchar\\s*,\\s*varchar\\s*\\)', 'array<struct<key string, value string>>', spelled) -%}
+    {%- set spelled = re.sub('"(\\w+)"', '`\\1`', spelled) -%}
+    {%- set spelled = spelled.replace('struct(', 'struct<').replace(')', '>') -%}
+    {%- set spelled = re.sub('\\bvarchar\\b', 'string', spelled) -%}
+    {%- set spelled = re.sub('\\bdouble\\b', 'float64', spelled) -%}
+    {%- set spelled = re.sub('\\b(bigint|integer)\\b', 'int64', spelled) -%}
+    {%- set spelled = re.sub('\\btimestamptz\\b', 'timestamp', spelled) -%}
+    {#- innermost first: `struct<... struct<...>[]>` needs a pass per level (two suffice) -#}
+    {%- set array_suffix = '(\\w+|struct<[^<>]*>)\\[\\]' -%}
+    {%- set spelled = re.sub(array_suffix, 'array<\\1>', spelled) -%}
+    {%- set spelled = re.sub(array_suffix, 'array<\\1>', spelled) -%}
+    {%- if '[]' in spelled -%}
+        {{ exceptions.raise_compiler_error("no BigQuery spelling for the type " ~ duckdb_type) }}
+    {%- endif -%}
+    {{ return(spelled) }}
 {% endmacro %}

@@ -14,6 +14,19 @@
 {%- endmacro %}
 
 
+{#- An empty map of strings to strings (BigQuery: the empty repeated key /
+    value record that stands for a map there, as landing_contract spells it). -#}
+{% macro empty_map() -%}
+    {{ return(adapter.dispatch('empty_map', 'ai_carbon')()) }}
+{%- endmacro %}
+{% macro default__empty_map() -%}
+    map()
+{%- endmacro %}
+{% macro bigquery__empty_map() -%}
+    array<struct<key string, value string>>[]
+{%- endmacro %}
+
+
 {#- A list of {key, value} structs as a MAP; `fallback_list` adds the pairs of a
     second list whose keys the first lacks (GCP: row labels win over project labels). -#}
 {% macro key_value_list_to_map(list_expression, fallback_list=none) -%}
@@ -198,4 +211,33 @@
             )) > 0
         )
     )) > 0)
+{%- endmacro %}
+
+
+{#- `expression` LIKE a pattern whose escape character is a backslash (`\_`,
+    `\%`, `\\`), as the org config extractor writes them. The pattern is either
+    `pattern_expression` (SQL: a column) or `pattern` (the text of a literal).
+    BigQuery has no ESCAPE clause: its LIKE always escapes with a backslash,
+    and a literal holding one is written raw (r'...'). -#}
+{% macro like_escaped(expression, pattern_expression=none, pattern=none) -%}
+    {{ return(adapter.dispatch('like_escaped', 'ai_carbon')(expression, pattern_expression, pattern)) }}
+{%- endmacro %}
+{% macro default__like_escaped(expression, pattern_expression, pattern) -%}
+    {{ expression }} like {{ pattern_expression if pattern is none else "'" ~ pattern ~ "'" }} escape '\'
+{%- endmacro %}
+{% macro bigquery__like_escaped(expression, pattern_expression, pattern) -%}
+    {{ expression }} like {{ pattern_expression if pattern is none else "r'" ~ pattern ~ "'" }}
+{%- endmacro %}
+
+
+{#- The non-null values of `expressions` (strings) joined by the literal
+    `separator`; nulls are skipped, not joined as empty strings. -#}
+{% macro join_non_null(separator, expressions) -%}
+    {{ return(adapter.dispatch('join_non_null', 'ai_carbon')(separator, expressions)) }}
+{%- endmacro %}
+{% macro default__join_non_null(separator, expressions) -%}
+    concat_ws('{{ separator }}', {{ expressions | join(', ') }})
+{%- endmacro %}
+{% macro bigquery__join_non_null(separator, expressions) -%}
+    array_to_string([{{ expressions | join(', ') }}], '{{ separator }}')
 {%- endmacro %}

@@ -42,7 +42,7 @@ all_systems as (
         'unattributed' as system_id,
         'Unattributed' as system_name,
         'unattributed' as system_kind,
-        cast(null as varchar) as owner,
+        cast(null as {{ dbt.type_string() }}) as owner,
         'Usage no attribution rule assigns to an AI system; never dropped, its size is reported.' as description,
         true as is_unattributed
 
@@ -83,11 +83,11 @@ seen as (
 final as (
 
     select
-        cast(all_systems.system_id as varchar) as system_id,
-        cast(all_systems.system_name as varchar) as system_name,
-        cast(all_systems.system_kind as varchar) as kind,
-        cast(all_systems.owner as varchar) as owner,
-        cast(all_systems.description as varchar) as description,
+        cast(all_systems.system_id as {{ dbt.type_string() }}) as system_id,
+        cast(all_systems.system_name as {{ dbt.type_string() }}) as system_name,
+        cast(all_systems.system_kind as {{ dbt.type_string() }}) as kind,
+        cast(all_systems.owner as {{ dbt.type_string() }}) as owner,
+        cast(all_systems.description as {{ dbt.type_string() }}) as description,
         cast(all_systems.is_unattributed as boolean) as is_unattributed,
         cast(seen.first_seen as date) as first_seen,
         cast(seen.last_seen as date) as last_seen

@@ -112,8 +112,8 @@ estimate_rows as (
         matched_groups.service_code,
         matched_groups.region_code,
         matched_groups.month,
-        cast(null as varchar) as provider_source,
-        cast(null as varchar) as provider_model_version,
+        cast(null as {{ dbt.type_string() }}) as provider_source,
+        cast(null as {{ dbt.type_string() }}) as provider_model_version,
         cast(null as boolean) as provider_reports_market_based,
         -- methodology.md section 4: a published month's cell the provider
         -- reports nothing for is zero
@@ -148,26 +148,27 @@ final as (
     select
         cast({{ surrogate_key([
             'provider', 'billing_account_id', 'account_id', 'service_code', 'region_code', 'month'
-        ]) }} as varchar) as reconciliation_id,
-        cast(provider as varchar) as provider,
-        cast(billing_account_id as varchar) as billing_account_id,
-        cast(account_id as varchar) as account_id,
-        cast(service_code as varchar) as service_code,
-        cast(region_code as varchar) as region_code,
+        ]) }} as {{ dbt.type_string() }}) as reconciliation_id,
+        cast(provider as {{ dbt.type_string() }}) as provider,
+        cast(billing_account_id as {{ dbt.type_string() }}) as billing_account_id,
+        cast(account_id as {{ dbt.type_string() }}) as account_id,
+        cast(service_code as {{ dbt.type_string() }}) as service_code,
+        cast(region_code as {{ dbt.type_string() }}) as region_code,
         cast(month as date) as month,
         cast(extract(year from month) as integer) as reporting_year,
-        cast(status as varchar) as status,
-        cast(provider_source as varchar) as provider_source,
-        cast(provider_model_version as varchar) as provider_model_version,
+        cast(status as {{ dbt.type_string() }}) as status,
+        cast(provider_source as {{ dbt.type_string() }}) as provider_source,
+        cast(provider_model_version as {{ dbt.type_string() }}) as provider_model_version,
         cast(provider_reports_market_based as boolean) as provider_reports_market_based,
-        cast(provider_location_kg as double) as provider_location_kg,
-        cast(provider_market_kg as double) as provider_market_kg,
-        cast(estimated_location_kg as double) as estimated_location_kg,
-        cast(estimated_facility_kwh as double) as estimated_facility_kwh,
+        cast(provider_location_kg as {{ type_double() }}) as provider_location_kg,
+        cast(provider_market_kg as {{ type_double() }}) as provider_market_kg,
+        cast(estimated_location_kg as {{ type_double() }}) as estimated_location_kg,
+        cast(estimated_facility_kwh as {{ type_double() }}) as estimated_facility_kwh,
         cast(
-            case when estimated_location_kg > 0 then provider_location_kg / estimated_location_kg end as double
+            case when estimated_location_kg > 0 then provider_location_kg / estimated_location_kg end
+            as {{ type_double() }}
         ) as provider_to_estimate_ratio,
-        cast('{{ var("methodology_version") }}' as varchar) as methodology_version
+        cast('{{ var("methodology_version") }}' as {{ dbt.type_string() }}) as methodology_version
     from unioned
 
 )

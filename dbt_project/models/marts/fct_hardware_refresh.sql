@@ -64,7 +64,7 @@ events as (
         0 as servers_added,
         0 as gpus_added,
         0.0 as acquired_kg_co2e,
-        cast(null as double) as lifetime_years,
+        cast(null as {{ type_double() }}) as lifetime_years,
         servers as servers_retired,
         gpus as gpus_retired
     from batches
@@ -103,15 +103,15 @@ in_service as (
 final as (
 
     select
-        cast({{ surrogate_key(['year', 'site_id', 'gpu_model']) }} as varchar) as hardware_refresh_id,
+        cast({{ surrogate_key(['year', 'site_id', 'gpu_model']) }} as {{ dbt.type_string() }}) as hardware_refresh_id,
         cast(year as integer) as year,
-        cast(site_id as varchar) as site_id,
-        cast(gpu_model as varchar) as gpu_model,
+        cast(site_id as {{ dbt.type_string() }}) as site_id,
+        cast(gpu_model as {{ dbt.type_string() }}) as gpu_model,
         cast(batches_acquired as bigint) as batches_acquired,
         cast(servers_added as bigint) as servers_added,
         cast(gpus_added as bigint) as gpus_added,
-        cast(acquired_kg_co2e as double) as acquired_kg_co2e,
-        cast(mean_lifetime_years as double) as mean_lifetime_years,
+        cast(acquired_kg_co2e as {{ type_double() }}) as acquired_kg_co2e,
+        cast(mean_lifetime_years as {{ type_double() }}) as mean_lifetime_years,
         cast(servers_retired as bigint) as servers_retired,
         cast(gpus_retired as bigint) as gpus_retired,
         cast(gpus_in_service_at_year_end as bigint) as gpus_in_service_at_year_end

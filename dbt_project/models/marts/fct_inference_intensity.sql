@@ -144,27 +144,27 @@ totalled as (
 final as (
 
     select
-        cast({{ surrogate_key(['system_id', 'month']) }} as varchar) as inference_intensity_id,
-        cast(system_id as varchar) as system_id,
+        cast({{ surrogate_key(['system_id', 'month']) }} as {{ dbt.type_string() }}) as inference_intensity_id,
+        cast(system_id as {{ dbt.type_string() }}) as system_id,
         cast(month as date) as month,
         cast(requests as bigint) as requests,
         cast(tokens as bigint) as tokens,
-        cast(active_kwh as double) as active_kwh,
-        cast(idle_kwh as double) as idle_kwh,
-        cast(case when active_kwh + idle_kwh > 0 then idle_kwh / (active_kwh + idle_kwh) end as double)
+        cast(active_kwh as {{ type_double() }}) as active_kwh,
+        cast(idle_kwh as {{ type_double() }}) as idle_kwh,
+        cast(case when active_kwh + idle_kwh > 0 then idle_kwh / (active_kwh + idle_kwh) end as {{ type_double() }})
             as idle_share,
-        cast(coalesce(idle_share_basis, 'minimum') as varchar) as idle_share_basis,
-        cast(active_kg_co2e as double) as active_kg_co2e,
-        cast(idle_kg_co2e as double) as idle_kg_co2e,
-        cast(other_operational_kg_co2e as double) as other_operational_kg_co2e,
-        cast(embodied_kg_co2e as double) as embodied_kg_co2e,
-        cast(total_kg_co2e as double) as total_kg_co2e,
+        cast(coalesce(idle_share_basis, 'minimum') as {{ dbt.type_string() }}) as idle_share_basis,
+        cast(active_kg_co2e as {{ type_double() }}) as active_kg_co2e,
+        cast(idle_kg_co2e as {{ type_double() }}) as idle_kg_co2e,
+        cast(other_operational_kg_co2e as {{ type_double() }}) as other_operational_kg_co2e,
+        cast(embodied_kg_co2e as {{ type_double() }}) as embodied_kg_co2e,
+        cast(total_kg_co2e as {{ type_double() }}) as total_kg_co2e,
         -- kg -> g is x 1,000; per 1,000 requests is x 1,000 / requests
-        cast(case when requests > 0 then serving_kg_co2e * 1000000.0 / requests end as double)
+        cast(case when requests > 0 then serving_kg_co2e * 1000000.0 / requests end as {{ type_double() }})
             as serving_g_co2e_per_1k_requests,
-        cast(case when requests > 0 then total_kg_co2e * 1000000.0 / requests end as double)
+        cast(case when requests > 0 then total_kg_co2e * 1000000.0 / requests end as {{ type_double() }})
             as g_co2e_per_1k_requests,
-        cast(case when tokens > 0 then total_kg_co2e * 1000000.0 / tokens end as double)
+        cast(case when tokens > 0 then total_kg_co2e * 1000000.0 / tokens end as {{ type_double() }})
             as g_co2e_per_1k_tokens
     from totalled
 

@@ -26,10 +26,10 @@ monthly as (
 final as (
 
     select
-        cast({{ surrogate_key(['system_id', 'service', 'month']) }} as varchar) as inference_month_id,
+        cast({{ surrogate_key(['system_id', 'service', 'month']) }} as {{ dbt.type_string() }}) as inference_month_id,
         cast(month as date) as month,
-        cast(system_id as varchar) as system_id,
-        cast(service as varchar) as service,
+        cast(system_id as {{ dbt.type_string() }}) as system_id,
+        cast(service as {{ dbt.type_string() }}) as service,
         cast(requests as bigint) as requests,
         cast(tokens as bigint) as tokens,
         cast(hours_reported as bigint) as hours_reported,

@@ -11,14 +11,14 @@ loads as (
 final as (
 
     select
-        cast(load_id as varchar) as load_id,
-        cast(landing_source as varchar) as landing_source,
-        cast(landing_dataset as varchar) as landing_dataset,
-        cast(partition_key as varchar) as partition_key,
-        cast(status as varchar) as status,
+        cast(load_id as {{ dbt.type_string() }}) as load_id,
+        cast(landing_source as {{ dbt.type_string() }}) as landing_source,
+        cast(landing_dataset as {{ dbt.type_string() }}) as landing_dataset,
+        cast(partition_key as {{ dbt.type_string() }}) as partition_key,
+        cast(status as {{ dbt.type_string() }}) as status,
         cast(row_count as bigint) as row_count,
-        cast(checksum as varchar) as checksum,
-        cast(landed_file as varchar) as landed_file,
+        cast(checksum as {{ dbt.type_string() }}) as checksum,
+        cast(landed_file as {{ dbt.type_string() }}) as landed_file,
         cast(loaded_at as timestamp) as loaded_at
     from loads
 

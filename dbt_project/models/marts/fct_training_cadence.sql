@@ -142,35 +142,35 @@ cumulated as (
 final as (
 
     select
-        cast({{ surrogate_key(['system_id', 'month']) }} as varchar) as training_month_id,
-        cast(system_id as varchar) as system_id,
+        cast({{ surrogate_key(['system_id', 'month']) }} as {{ dbt.type_string() }}) as training_month_id,
+        cast(system_id as {{ dbt.type_string() }}) as system_id,
         cast(month as date) as month,
         cast(runs as bigint) as runs,
         cast(succeeded_runs as bigint) as succeeded_runs,
         cast(failed_runs as bigint) as failed_runs,
         cast(killed_runs as bigint) as killed_runs,
         cast(other_runs as bigint) as other_runs,
-        cast(gpu_hours as double) as gpu_hours,
-        cast(it_kwh as double) as it_kwh,
-        cast(runs_kg_co2e as double) as runs_kg_co2e,
-        cast(failed_killed_kg_co2e as double) as failed_killed_kg_co2e,
-        cast(case when runs_kg_co2e > 0 then failed_killed_kg_co2e / runs_kg_co2e end as double)
+        cast(gpu_hours as {{ type_double() }}) as gpu_hours,
+        cast(it_kwh as {{ type_double() }}) as it_kwh,
+        cast(runs_kg_co2e as {{ type_double() }}) as runs_kg_co2e,
+        cast(failed_killed_kg_co2e as {{ type_double() }}) as failed_killed_kg_co2e,
+        cast(case when runs_kg_co2e > 0 then failed_killed_kg_co2e / runs_kg_co2e end as {{ type_double() }})
             as failed_killed_share,
-        cast(training_kg_co2e as double) as training_kg_co2e,
+        cast(training_kg_co2e as {{ type_double() }}) as training_kg_co2e,
         cast(cumulative_runs as bigint) as cumulative_runs,
-        cast(cumulative_runs_kg_co2e as double) as cumulative_runs_kg_co2e,
-        cast(first_success_kg_co2e as double) as first_successful_run_kg_co2e,
+        cast(cumulative_runs_kg_co2e as {{ type_double() }}) as cumulative_runs_kg_co2e,
+        cast(first_success_kg_co2e as {{ type_double() }}) as first_successful_run_kg_co2e,
         -- everything run so far beyond the first successful run: failed
         -- attempts before it, every retraining and failure after it
         cast(
             case when first_success_month <= month then cumulative_runs_kg_co2e - first_success_kg_co2e end
-            as double
+            as {{ type_double() }}
         ) as cumulative_retraining_kg_co2e,
         cast(
             case
                 when first_success_month <= month and first_success_kg_co2e > 0
                     then (cumulative_runs_kg_co2e - first_success_kg_co2e) / first_success_kg_co2e
-            end as double
+            end as {{ type_double() }}
         ) as retraining_to_first_run_ratio
     from cumulated
 

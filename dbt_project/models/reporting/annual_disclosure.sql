@@ -101,21 +101,21 @@ final as (
                 when lines.scope3_category = 2 then 'Scope 3 category 2: capital goods (hardware)'
                 when lines.scope3_category = 3 then 'Scope 3 category 3: fuel- and energy-related activities'
                 else 'Scope 3'
-            end as varchar
+            end as {{ dbt.type_string() }}
         ) as scope_label,
-        cast(lines.location_based_tco2e as double) as location_based_tco2e,
-        cast(lines.market_based_tco2e as double) as market_based_tco2e,
-        cast(lines.location_based_tco2e - lines.unattributed_location_based_tco2e as double)
+        cast(lines.location_based_tco2e as {{ type_double() }}) as location_based_tco2e,
+        cast(lines.market_based_tco2e as {{ type_double() }}) as market_based_tco2e,
+        cast(lines.location_based_tco2e - lines.unattributed_location_based_tco2e as {{ type_double() }})
             as ai_attributed_location_based_tco2e,
-        cast(lines.unattributed_location_based_tco2e as double) as unattributed_location_based_tco2e,
-        cast(lines.market_based_tco2e - lines.unattributed_market_based_tco2e as double)
+        cast(lines.unattributed_location_based_tco2e as {{ type_double() }}) as unattributed_location_based_tco2e,
+        cast(lines.market_based_tco2e - lines.unattributed_market_based_tco2e as {{ type_double() }})
             as ai_attributed_market_based_tco2e,
-        cast(lines.unattributed_market_based_tco2e as double) as unattributed_market_based_tco2e,
-        cast(lines.energy_mwh as double) as energy_mwh,
-        cast(lines.provider_reported_share as double) as provider_reported_share,
+        cast(lines.unattributed_market_based_tco2e as {{ type_double() }}) as unattributed_market_based_tco2e,
+        cast(lines.energy_mwh as {{ type_double() }}) as energy_mwh,
+        cast(lines.provider_reported_share as {{ type_double() }}) as provider_reported_share,
         cast(lines.market_fallback_to_location as boolean) as market_fallback_to_location,
-        cast(factor_set_lists.factor_sets as varchar) as factor_sets,
-        cast('{{ var("methodology_version") }}' as varchar) as methodology_version,
+        cast(factor_set_lists.factor_sets as {{ dbt.type_string() }}) as factor_sets,
+        cast('{{ var("methodology_version") }}' as {{ dbt.type_string() }}) as methodology_version,
         cast(data_as_of.data_as_of as timestamp) as data_as_of,
         cast(coalesce(restated_lines.is_restatement, false) as boolean) as is_restatement
     from lines

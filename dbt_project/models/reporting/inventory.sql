@@ -65,11 +65,11 @@ last_twelve_months as (
 final as (
 
     select
-        cast(systems.system_id as varchar) as system_id,
-        cast(systems.system_name as varchar) as system_name,
-        cast(systems.kind as varchar) as kind,
-        cast(systems.owner as varchar) as owner,
-        cast(runs_on.runs_on as varchar) as runs_on,
+        cast(systems.system_id as {{ dbt.type_string() }}) as system_id,
+        cast(systems.system_name as {{ dbt.type_string() }}) as system_name,
+        cast(systems.kind as {{ dbt.type_string() }}) as kind,
+        cast(systems.owner as {{ dbt.type_string() }}) as owner,
+        cast(runs_on.runs_on as {{ dbt.type_string() }}) as runs_on,
         cast(systems.first_seen as date) as first_seen,
         cast(systems.last_seen as date) as last_seen,
         cast(
@@ -77,13 +77,13 @@ final as (
                 when systems.last_seen > {{ dbt.dateadd('month', -3, 'data_through.data_through_month') }}
                     then 'active'
                 else 'inactive'
-            end as varchar
+            end as {{ dbt.type_string() }}
         ) as status,
         cast(data_through.data_through_month as date) as data_through_month,
-        cast(coalesce(last_twelve_months.location_based_tco2e, 0) as double) as location_based_tco2e_12m,
+        cast(coalesce(last_twelve_months.location_based_tco2e, 0) as {{ type_double() }}) as location_based_tco2e_12m,
         cast(
             coalesce(last_twelve_months.location_based_tco2e, 0)
-            / nullif(sum(last_twelve_months.location_based_tco2e) over (), 0) as double
+            / nullif(sum(last_twelve_months.location_based_tco2e) over (), 0) as {{ type_double() }}
         ) as share_of_location_based_tco2e_12m
     from systems
     cross join data_through

@@ -79,7 +79,7 @@ gcp_rows as (
         (cost_type != 'regular' or coalesce(usage_amount_in_pricing_units, 0) <= 0) as is_cost_only,
         sku_description as usage_type,
         {{ map_value('system_labels', "'compute.googleapis.com/machine_spec'") }} as instance_type,
-        cast(null as varchar) as resource_id,
+        cast(null as {{ dbt.type_string() }}) as resource_id,
         usage_amount_in_pricing_units as usage_amount,
         lower(usage_pricing_unit) as usage_unit,
         cost,
@@ -132,8 +132,22 @@ source_precedences as (
         precedences.source,
         precedences.precedence
     from (
-        values ('aws_cur', 1), ('gcp_billing', 1), ('aws_focus', 2), ('focus', 3)
-    ) as precedences (source, precedence)
+        select
+            'aws_cur' as source,
+            1 as precedence
+        union all
+        select
+            'gcp_billing' as source,
+            1 as precedence
+        union all
+        select
+            'aws_focus' as source,
+            2 as precedence
+        union all
+        select
+            'focus' as source,
+            3 as precedence
+    ) as precedences
 
 ),
 

@@ -120,6 +120,17 @@ typed as (
 
 ),
 
+-- the parts an instance-hour is split into
+instance_activities as (
+
+    select 'gpu' as activity
+    union all
+    select 'cpu' as activity
+    union all
+    select 'memory' as activity
+
+),
+
 instance_parts as (
 
     select
@@ -129,14 +140,14 @@ instance_parts as (
         case when parts.activity = 'gpu' then typed.hours * instance_types.gpus end as gpu_hours,
         case when parts.activity = 'cpu' then typed.hours * instance_types.vcpus end as vcpu_hours,
         case when parts.activity = 'memory' then typed.hours * instance_types.memory_gb end as memory_gb_hours,
-        cast(null as double) as storage_tb_hours,
-        cast(null as double) as network_gb
+        cast(null as {{ type_double() }}) as storage_tb_hours,
+        cast(null as {{ type_double() }}) as network_gb
     from typed
     inner join instance_types
         on
             typed.provider = instance_types.provider
             and typed.instance_type = instance_types.instance_type
-    cross join (values ('gpu'), ('cpu'), ('memory')) as parts (activity)
+    cross join instance_activities as parts
     where
         typed.usage_class = 'instance'
         and (parts.activity != 'gpu' or instance_types.gpus > 0)

@@ -46,7 +46,7 @@ described as (
     select
         *,
         lower(coalesce(consumed_unit, pricing_unit, '')) as usage_unit,
-        concat_ws(' | ', sku_meter, charge_description, sku_details) as instance_text,
+        {{ join_non_null(' | ', ['sku_meter', 'charge_description', 'sku_details']) }} as instance_text,
         'category=' || lower(coalesce(service_category, ''))
         || ';unit=' || lower(coalesce(consumed_unit, pricing_unit, ''))
         || ';resource=' || lower(coalesce(resource_type, ''))

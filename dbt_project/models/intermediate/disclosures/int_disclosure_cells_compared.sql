@@ -106,7 +106,7 @@ cell_factors as (
         case when tier = 'provider_reported' then 'provider' else 'factor' end as factor_kind,
         case
             when tier = 'provider_reported' then factor_set
-            else coalesce(factor_set, '-') || '@' || coalesce(cast(factor_year as varchar), '-')
+            else coalesce(factor_set, '-') || '@' || coalesce(cast(factor_year as {{ dbt.type_string() }}), '-')
         end as factor_key
     from keyed
     where not (tier = 'provider_reported' and coalesce(factor_set, 'provider_reported_zero') = 'provider_reported_zero')

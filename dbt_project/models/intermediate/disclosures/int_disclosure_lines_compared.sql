@@ -86,7 +86,7 @@ moved_months as (
 
     select distinct
         {{ line_columns | join(', ') }},
-        substring(cast(month as varchar), 1, 7) as moved_month
+        substring(cast(month as {{ dbt.type_string() }}), 1, 7) as moved_month
     from cells
     where has_moved
 
@@ -229,7 +229,7 @@ final as (
     select
         flagged.*,
         case
-            when not flagged.is_restated then cast(null as varchar)
+            when not flagged.is_restated then cast(null as {{ dbt.type_string() }})
             else coalesce(reason_lists.reasons, 'unexplained')
         end as reasons,
         case when flagged.is_restated then moved_month_lists.moved_months end as moved_months

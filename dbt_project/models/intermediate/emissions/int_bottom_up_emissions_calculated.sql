@@ -118,9 +118,9 @@ final as (
     select
         *,
         'activity' as accounting_basis,
-        cast(null as double) as provider_scope1_kg,
-        cast(null as double) as provider_scope2_kg,
-        cast(null as double) as provider_scope3_kg
+        cast(null as {{ type_double() }}) as provider_scope1_kg,
+        cast(null as {{ type_double() }}) as provider_scope2_kg,
+        cast(null as {{ type_double() }}) as provider_scope3_kg
     from unioned
 
 )

@@ -106,7 +106,7 @@ acquisition_rows as (
         cast({{ dbt.date_trunc('month', 'acquired_on') }} as date) as month,
         'unattributed' as system_id,
         'acquisition' as accounting_basis,
-        cast(null as double) as gpu_hours,
+        cast(null as {{ type_double() }}) as gpu_hours,
         server_kg_per_server_hour,
         gpu_kg_per_gpu_hour,
         total_kg as kg_co2e
@@ -232,7 +232,7 @@ used as (
 system_rows as (
 
     select
-        used.hardware_id || ':' || cast(used.month_start as varchar) || ':' || system_hours.system_id
+        used.hardware_id || ':' || cast(used.month_start as {{ dbt.type_string() }}) || ':' || system_hours.system_id
             as embodied_row_id,
         used.hardware_id,
         used.site_id,
@@ -256,14 +256,14 @@ system_rows as (
 idle_rows as (
 
     select
-        hardware_id || ':' || cast(month_start as varchar) || ':idle' as embodied_row_id,
+        hardware_id || ':' || cast(month_start as {{ dbt.type_string() }}) || ':idle' as embodied_row_id,
         hardware_id,
         site_id,
         grid_zone,
         month_start as month,
         'unattributed' as system_id,
         'amortised' as accounting_basis,
-        cast(null as double) as gpu_hours,
+        cast(null as {{ type_double() }}) as gpu_hours,
         server_kg_per_server_hour,
         gpu_kg_per_gpu_hour,
         monthly_kg - used_kg as kg_co2e
@@ -291,18 +291,18 @@ final as (
         methods.method,
         'org_hardware' as source,
         'on_prem' as provider,
-        cast(null as varchar) as region_code,
+        cast(null as {{ dbt.type_string() }}) as region_code,
         'embodied' as activity,
         'embodied' as emission_category,
         3 as ghg_scope,
         2 as scope3_category,
         'estimated' as tier,
-        cast(null as varchar) as currency,
+        cast(null as {{ dbt.type_string() }}) as currency,
         0.0 as energy_kwh,
-        cast(null as double) as cost,
-        cast(null as double) as provider_scope1_kg,
-        cast(null as double) as provider_scope2_kg,
-        cast(null as double) as provider_scope3_kg,
+        cast(null as {{ type_double() }}) as cost,
+        cast(null as {{ type_double() }}) as provider_scope1_kg,
+        cast(null as {{ type_double() }}) as provider_scope2_kg,
+        cast(null as {{ type_double() }}) as provider_scope3_kg,
         'embodied_hardware' as factor_set,
         cast(null as integer) as factor_year,
         false as market_fallback_to_location

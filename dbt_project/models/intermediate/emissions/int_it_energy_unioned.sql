@@ -38,10 +38,10 @@ slurm_rows as (
         'slurm' as source,
         'on_prem' as provider,
         site_id,
-        cast(null as varchar) as region_code,
-        cast(null as varchar) as billing_account_id,
-        cast(null as varchar) as account_id,
-        cast(null as varchar) as service_code,
+        cast(null as {{ dbt.type_string() }}) as region_code,
+        cast(null as {{ dbt.type_string() }}) as billing_account_id,
+        cast(null as {{ dbt.type_string() }}) as account_id,
+        cast(null as {{ dbt.type_string() }}) as service_code,
         month,
         system_id,
         system_kind,
@@ -49,8 +49,8 @@ slurm_rows as (
         tier,
         false as is_cost_only,
         it_kwh,
-        cast(null as double) as cost,
-        cast(null as varchar) as currency
+        cast(null as {{ type_double() }}) as cost,
+        cast(null as {{ dbt.type_string() }}) as currency
     from slurm_energy
 
 ),
@@ -61,7 +61,7 @@ cloud_rows as (
         usage_part_id as energy_row_id,
         source,
         provider,
-        cast(null as varchar) as site_id,
+        cast(null as {{ dbt.type_string() }}) as site_id,
         region_code,
         billing_account_id,
         account_id,
@@ -86,10 +86,10 @@ gpu_rows as (
         source,
         'on_prem' as provider,
         site_id,
-        cast(null as varchar) as region_code,
-        cast(null as varchar) as billing_account_id,
-        cast(null as varchar) as account_id,
-        cast(null as varchar) as service_code,
+        cast(null as {{ dbt.type_string() }}) as region_code,
+        cast(null as {{ dbt.type_string() }}) as billing_account_id,
+        cast(null as {{ dbt.type_string() }}) as account_id,
+        cast(null as {{ dbt.type_string() }}) as service_code,
         month,
         system_id,
         system_kind,
@@ -97,8 +97,8 @@ gpu_rows as (
         tier,
         false as is_cost_only,
         energy_kwh as it_kwh,
-        cast(null as double) as cost,
-        cast(null as varchar) as currency,
+        cast(null as {{ type_double() }}) as cost,
+        cast(null as {{ dbt.type_string() }}) as currency,
         false as includes_facility_overhead
     from gpu_usage
 
@@ -111,10 +111,10 @@ idle_rows as (
         'cluster_idle_energy' as source,
         'on_prem' as provider,
         site_id,
-        cast(null as varchar) as region_code,
-        cast(null as varchar) as billing_account_id,
-        cast(null as varchar) as account_id,
-        cast(null as varchar) as service_code,
+        cast(null as {{ dbt.type_string() }}) as region_code,
+        cast(null as {{ dbt.type_string() }}) as billing_account_id,
+        cast(null as {{ dbt.type_string() }}) as account_id,
+        cast(null as {{ dbt.type_string() }}) as service_code,
         month,
         system_id,
         system_kind,
@@ -122,8 +122,8 @@ idle_rows as (
         tier,
         false as is_cost_only,
         it_kwh,
-        cast(null as double) as cost,
-        cast(null as varchar) as currency,
+        cast(null as {{ type_double() }}) as cost,
+        cast(null as {{ dbt.type_string() }}) as currency,
         includes_facility_overhead
     from cluster_idle_energy
 

@@ -74,7 +74,7 @@ gcp_rows as (
         service_id as service_code,
         region_code,
         usage_month as month,
-        'gcp_carbon_footprint:' || cast(carbon_model_version as varchar) as factor_set,
+        'gcp_carbon_footprint:' || cast(carbon_model_version as {{ dbt.type_string() }}) as factor_set,
         true as has_market_based_figure,
         location_based_kg,
         market_based_kg,

@@ -115,8 +115,8 @@ attributed as (
 final as (
 
     select
-        attributed.cluster_idle_energy_id || ':' || cast(attributed.month as varchar) || ':' || attributed.system_id
-            as idle_energy_row_id,
+        attributed.cluster_idle_energy_id || ':' || cast(attributed.month as {{ dbt.type_string() }})
+        || ':' || attributed.system_id as idle_energy_row_id,
         attributed.*,
         clusters.site_id,
         'gpu_idle' as activity,

@@ -127,7 +127,7 @@ device_overlaps as (
 final as (
 
     select
-        run_day_overlaps.run_id || ':' || cast(run_day_overlaps.usage_date as varchar) as run_day_id,
+        run_day_overlaps.run_id || ':' || cast(run_day_overlaps.usage_date as {{ dbt.type_string() }}) as run_day_id,
         run_day_overlaps.run_id,
         run_day_overlaps.usage_date,
         run_day_overlaps.job_key,
@@ -144,7 +144,7 @@ final as (
         run_day_overlaps.started_at,
         run_day_overlaps.ended_at,
         run_day_overlaps.seconds_in_day,
-        cast(run_day_overlaps.seconds_in_day as double) / run_day_overlaps.span_seconds as share_of_run,
+        cast(run_day_overlaps.seconds_in_day as {{ type_double() }}) / run_day_overlaps.span_seconds as share_of_run,
         coalesce(run_day_overlaps.gpu_count, run_day_overlaps.job_gpu_count, 0)
         * run_day_overlaps.seconds_in_day / 3600.0 as gpu_hours,
         run_day_overlaps.energy_kwh * run_day_overlaps.seconds_in_day / run_day_overlaps.span_seconds as energy_kwh,

@@ -41,8 +41,8 @@ matches as (
     from hosts
     inner join cluster_hosts
         on
-            hosts.hostname like cluster_hosts.like_pattern escape '\'
-            or {{ dbt.split_part('hosts.hostname', "'.'", 1) }} like cluster_hosts.like_pattern escape '\'
+            {{ like_escaped('hosts.hostname', 'cluster_hosts.like_pattern') }}
+            or {{ like_escaped(dbt.split_part('hosts.hostname', "'.'", 1), 'cluster_hosts.like_pattern') }}
 
 ),
 

@@ -99,7 +99,7 @@ segments as (
         'dcgm' as segment_source,
         'measured' as segment_tier,
         true as is_counted,
-        cast(null as varchar) as superseded_by,
+        cast(null as {{ dbt.type_string() }}) as superseded_by,
         dcgm_gpu_hours * device_hour_scale as segment_gpu_hours,
         dcgm_kwh as segment_kwh
     from estimated
@@ -110,7 +110,7 @@ segments as (
         'nvidia_smi' as segment_source,
         'measured' as segment_tier,
         true as is_counted,
-        cast(null as varchar) as superseded_by,
+        cast(null as {{ dbt.type_string() }}) as superseded_by,
         nvidia_smi_gpu_hours * device_hour_scale as segment_gpu_hours,
         nvidia_smi_kwh as segment_kwh
     from estimated
@@ -121,7 +121,7 @@ segments as (
         'slurm' as segment_source,
         'measured' as segment_tier,
         true as is_counted,
-        cast(null as varchar) as superseded_by,
+        cast(null as {{ dbt.type_string() }}) as superseded_by,
         meter_gpu_hours as segment_gpu_hours,
         meter_used_kwh as segment_kwh
     from estimated
@@ -172,7 +172,7 @@ segments as (
         coalesce(allocation_source, 'slurm') as segment_source,
         'estimated' as segment_tier,
         true as is_counted,
-        cast(null as varchar) as superseded_by,
+        cast(null as {{ dbt.type_string() }}) as superseded_by,
         estimated_gpu_hours as segment_gpu_hours,
         coalesce(estimated_gpu_hours * gpu_power_w / 1000, 0) as segment_kwh
     from estimated
@@ -215,28 +215,29 @@ superseded_device_rows as (
 
     -- the same GPU-hour DCGM also measured: nvidia-smi's figure is left out
     select
-        'gpu_device:' || hostname || ':' || gpu_uuid || ':' || cast(usage_date as varchar)
+        'gpu_device:' || hostname || ':' || gpu_uuid || ':' || cast(usage_date as {{ dbt.type_string() }})
         || ':nvidia_smi:measured:superseded' as gpu_usage_segment_id,
-        'gpu_device:' || hostname || ':' || gpu_uuid || ':' || cast(usage_date as varchar) as workload_day_id,
+        'gpu_device:' || hostname || ':' || gpu_uuid || ':'
+        || cast(usage_date as {{ dbt.type_string() }}) as workload_day_id,
         'gpu_device' as workload_type,
         hostname || ':' || gpu_uuid as workload_id,
         hostname || ':' || gpu_uuid as workload_name,
-        cast(null as varchar) as run_state,
+        cast(null as {{ dbt.type_string() }}) as run_state,
         'workload' as usage_kind,
         usage_date,
         cast({{ dbt.date_trunc('month', 'usage_date') }} as date) as month,
         'unattributed' as system_id,
-        cast(null as varchar) as system_kind,
+        cast(null as {{ dbt.type_string() }}) as system_kind,
         max(host_cluster) as cluster,
-        cast(null as varchar) as site_id,
+        cast(null as {{ dbt.type_string() }}) as site_id,
         max(gpu_model) as gpu_model,
         'nvidia_smi' as source,
         'measured' as tier,
         false as is_counted,
         'dcgm' as superseded_by,
-        cast(null as double) as gpu_power_w,
-        cast(null as varchar) as power_basis,
-        cast(null as double) as gpu_utilisation,
+        cast(null as {{ type_double() }}) as gpu_power_w,
+        cast(null as {{ dbt.type_string() }}) as power_basis,
+        cast(null as {{ type_double() }}) as gpu_utilisation,
         0.0 as gpu_hours,
         sum(energy_kwh) as energy_kwh
     from superseded_devices

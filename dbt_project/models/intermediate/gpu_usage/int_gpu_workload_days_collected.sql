@@ -115,9 +115,9 @@ opencost_allocations as (
         usage_date,
         'opencost' as allocation_source,
         min(cluster) as cluster,
-        cast(null as varchar) as gpu_model,
-        cast(null as double) as gpu_power_w,
-        cast(null as varchar) as power_basis,
+        cast(null as {{ dbt.type_string() }}) as gpu_model,
+        cast(null as {{ type_double() }}) as gpu_power_w,
+        cast(null as {{ dbt.type_string() }}) as power_basis,
         sum(gpu_hours) as allocation_gpu_hours,
         0.0 as meter_kwh
     from allocation_workloads
@@ -133,10 +133,10 @@ codecarbon_allocations as (
         run_id as workload_id,
         usage_date,
         'codecarbon' as allocation_source,
-        cast(null as varchar) as cluster,
+        cast(null as {{ dbt.type_string() }}) as cluster,
         gpu_model,
-        cast(null as double) as gpu_power_w,
-        cast(null as varchar) as power_basis,
+        cast(null as {{ type_double() }}) as gpu_power_w,
+        cast(null as {{ dbt.type_string() }}) as power_basis,
         gpu_hours as allocation_gpu_hours,
         0.0 as meter_kwh
     from codecarbon_days
@@ -345,7 +345,7 @@ powered as (
 final as (
 
     select
-        workload_type || ':' || workload_id || ':' || cast(usage_date as varchar) as workload_day_id,
+        workload_type || ':' || workload_id || ':' || cast(usage_date as {{ dbt.type_string() }}) as workload_day_id,
         *,
         cast({{ dbt.date_trunc('month', 'usage_date') }} as date) as month,
         dcgm_gpu_hours + nvidia_smi_gpu_hours as device_gpu_hours

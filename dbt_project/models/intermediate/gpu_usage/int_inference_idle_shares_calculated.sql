@@ -100,7 +100,7 @@ calculated as (
         case
             when traffic_months.peak_hourly_requests > 0
                 then
-                    cast(traffic_months.requests as double)
+                    cast(traffic_months.requests as {{ type_double() }})
                     / (traffic_months.peak_hourly_requests * traffic_months.hours_reported)
             when traffic_months.hours_reported > 0 then 0.0
         end as traffic_active_share,
@@ -121,7 +121,7 @@ calculated as (
 final as (
 
     select
-        system_id || ':' || cast(month as varchar) as idle_share_id,
+        system_id || ':' || cast(month as {{ dbt.type_string() }}) as idle_share_id,
         *,
         case
             when measured_gpu_utilisation is not null then 1 - measured_gpu_utilisation

@@ -55,7 +55,7 @@ job_day_overlaps as (
 clipped as (
 
     select
-        job_key || ':' || cast(usage_date as varchar) as job_day_id,
+        job_key || ':' || cast(usage_date as {{ dbt.type_string() }}) as job_day_id,
         job_key,
         cluster,
         job_id,
@@ -80,7 +80,7 @@ clipped as (
         overlap_end_at,
         elapsed_seconds,
         seconds_in_day,
-        cast(seconds_in_day as double) / span_seconds as share_of_job,
+        cast(seconds_in_day as {{ type_double() }}) / span_seconds as share_of_job,
         gpu_count * coalesce(elapsed_seconds, span_seconds) / 3600.0
         * seconds_in_day / span_seconds as gpu_hours,
         consumed_energy_kwh * seconds_in_day / span_seconds as measured_kwh

@@ -40,13 +40,13 @@ final as (
     select
         coalesce(pivoted.grid_factor_set, 'default') as grid_factor_set,
         coalesce(
-            cast(pivoted.gpu_utilisation_default as double), utilisation_fallback.gpu_utilisation
+            cast(pivoted.gpu_utilisation_default as {{ type_double() }}), utilisation_fallback.gpu_utilisation
         ) as gpu_utilisation_default,
         lower(coalesce(pivoted.allocation_basis, 'cost')) as allocation_basis,
         pivoted.organisation_name,
         cast(pivoted.reporting_year as integer) as reporting_year,
         -- no floor unless configured: the idle share is what traffic or utilisation shows
-        coalesce(cast(pivoted.inference_min_idle_share as double), 0.0) as inference_min_idle_share,
+        coalesce(cast(pivoted.inference_min_idle_share as {{ type_double() }}), 0.0) as inference_min_idle_share,
         pivoted.codecarbon_cluster
     from pivoted
     left join utilisation_fallback on true

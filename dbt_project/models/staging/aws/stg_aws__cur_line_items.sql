@@ -31,8 +31,8 @@ renamed as (
         _source_file as source_file,
 
         -- measures
-        cast(line_item_usage_amount as double) as usage_amount,
-        cast(line_item_unblended_cost as double) as unblended_cost,
+        cast(line_item_usage_amount as {{ type_double() }}) as usage_amount,
+        cast(line_item_unblended_cost as {{ type_double() }}) as unblended_cost,
 
         -- timestamps
         cast({{ dbt.date_trunc('month', 'cast(bill_billing_period_start_date as timestamp)') }} as date)

@@ -38,8 +38,8 @@ renamed as (
         _source_file as source_file,
 
         -- measures (the API reports kgCO2e, for the one scope of the row)
-        cast("latestMonthEmissions" as double) as emissions_kg,
-        cast("carbonIntensity" as double) as carbon_intensity,
+        cast("latestMonthEmissions" as {{ type_double() }}) as emissions_kg,
+        cast("carbonIntensity" as {{ type_double() }}) as carbon_intensity,
 
         -- timestamps
         cast(usage_month as date) as usage_month

@@ -16,14 +16,14 @@ renamed as (
         cast(scope3_category as integer) as scope3_category,
 
         -- dimensions
-        cast(factor_sets as varchar) as factor_sets,
-        cast(methodology_version as varchar) as methodology_version,
+        cast(factor_sets as {{ dbt.type_string() }}) as factor_sets,
+        cast(methodology_version as {{ dbt.type_string() }}) as methodology_version,
 
         -- measures
-        cast(location_based_tco2e as double) as location_based_tco2e,
-        cast(market_based_tco2e as double) as market_based_tco2e,
-        cast(ai_attributed_location_based_tco2e as double) as ai_attributed_location_based_tco2e,
-        cast(ai_attributed_market_based_tco2e as double) as ai_attributed_market_based_tco2e,
+        cast(location_based_tco2e as {{ type_double() }}) as location_based_tco2e,
+        cast(market_based_tco2e as {{ type_double() }}) as market_based_tco2e,
+        cast(ai_attributed_location_based_tco2e as {{ type_double() }}) as ai_attributed_location_based_tco2e,
+        cast(ai_attributed_market_based_tco2e as {{ type_double() }}) as ai_attributed_market_based_tco2e,
 
         -- timestamps
         cast(frozen_at as timestamp) as frozen_at,

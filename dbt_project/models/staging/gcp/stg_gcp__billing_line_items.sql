@@ -35,11 +35,11 @@ renamed as (
         _source_file as source_file,
 
         -- measures
-        cast(cost as double) as cost,
-        cast(cost_at_list as double) as cost_at_list,
-        cast({{ struct_list_sum('credits', 'amount') }} as double) as credits_amount,
-        cast(usage.amount as double) as usage_amount,
-        cast(usage.amount_in_pricing_units as double) as usage_amount_in_pricing_units,
+        cast(cost as {{ type_double() }}) as cost,
+        cast(cost_at_list as {{ type_double() }}) as cost_at_list,
+        cast({{ struct_list_sum('credits', 'amount') }} as {{ type_double() }}) as credits_amount,
+        cast(usage.amount as {{ type_double() }}) as usage_amount,
+        cast(usage.amount_in_pricing_units as {{ type_double() }}) as usage_amount_in_pricing_units,
 
         -- timestamps
         cast(

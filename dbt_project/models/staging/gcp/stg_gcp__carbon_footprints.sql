@@ -28,12 +28,12 @@ renamed as (
         _source_file as source_file,
 
         -- measures (Google reports kgCO2e)
-        cast("carbon_footprint_kgCO2e".scope1 as double) as scope1_kg,
-        cast("carbon_footprint_kgCO2e".scope2.location_based as double) as scope2_location_based_kg,
-        cast("carbon_footprint_kgCO2e".scope2.market_based as double) as scope2_market_based_kg,
-        cast("carbon_footprint_kgCO2e".scope3 as double) as scope3_kg,
-        cast("carbon_footprint_total_kgCO2e".location_based as double) as location_based_kg,
-        cast("carbon_footprint_total_kgCO2e".market_based as double) as market_based_kg,
+        cast("carbon_footprint_kgCO2e".scope1 as {{ type_double() }}) as scope1_kg,
+        cast("carbon_footprint_kgCO2e".scope2.location_based as {{ type_double() }}) as scope2_location_based_kg,
+        cast("carbon_footprint_kgCO2e".scope2.market_based as {{ type_double() }}) as scope2_market_based_kg,
+        cast("carbon_footprint_kgCO2e".scope3 as {{ type_double() }}) as scope3_kg,
+        cast("carbon_footprint_total_kgCO2e".location_based as {{ type_double() }}) as location_based_kg,
+        cast("carbon_footprint_total_kgCO2e".market_based as {{ type_double() }}) as market_based_kg,
 
         -- timestamps
         cast(usage_month as date) as usage_month

@@ -10,7 +10,7 @@ renamed as (
 
     select
         -- ids
-        cluster || ':' || cast(cast(valid_from as date) as varchar) as cluster_idle_energy_id,
+        cluster || ':' || cast(cast(valid_from as date) as {{ dbt.type_string() }}) as cluster_idle_energy_id,
         cluster,
 
         -- dimensions
@@ -18,7 +18,7 @@ renamed as (
         lower(coalesce(metered_at, 'it')) as metered_at,
 
         -- measures
-        cast(kwh as double) as kwh,
+        cast(kwh as {{ type_double() }}) as kwh,
 
         -- timestamps
         cast(valid_from as date) as valid_from,

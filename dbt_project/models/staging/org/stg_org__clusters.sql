@@ -17,8 +17,8 @@ renamed as (
         upper(trim(gpu_model)) as gpu_model,
 
         -- measures
-        cast(gpu_power_w as double) as gpu_power_w,
-        cast(gpu_utilisation as double) as gpu_utilisation
+        cast(gpu_power_w as {{ type_double() }}) as gpu_power_w,
+        cast(gpu_utilisation as {{ type_double() }}) as gpu_utilisation
 
     from source
 

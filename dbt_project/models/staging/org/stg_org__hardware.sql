@@ -20,8 +20,8 @@ renamed as (
         -- measures
         cast(gpus_per_server as integer) as gpus_per_server,
         cast(servers as integer) as servers,
-        cast(lifetime_years as double) as lifetime_years,
-        cast(use_share as double) as use_share,
+        cast(lifetime_years as {{ type_double() }}) as lifetime_years,
+        cast(use_share as {{ type_double() }}) as use_share,
 
         -- timestamps
         cast(acquired_on as date) as acquired_on

@@ -17,8 +17,8 @@ renamed as (
         kind as instrument_kind,
 
         -- measures
-        cast(mwh as double) as mwh,
-        cast(kg_co2e_per_kwh as double) as kg_co2e_per_kwh,
+        cast(mwh as {{ type_double() }}) as mwh,
+        cast(kg_co2e_per_kwh as {{ type_double() }}) as kg_co2e_per_kwh,
 
         -- timestamps
         cast(valid_from as date) as valid_from,

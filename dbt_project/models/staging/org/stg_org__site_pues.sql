@@ -13,7 +13,7 @@ renamed as (
         site_id,
 
         -- measures
-        cast(pue as double) as pue,
+        cast(pue as {{ type_double() }}) as pue,
 
         -- timestamps
         cast(valid_from as date) as valid_from,

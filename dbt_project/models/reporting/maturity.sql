@@ -156,9 +156,10 @@ organisation_row as (
         cast(null as {{ dbt.type_string() }}) as system_kind,
         organisation_level.maturity_level,
         case organisation_level.maturity_level
-            when 1 then 'nothing measured: '
-                || coalesce(organisation_level.training_systems_unmeasured, 'no system')
-                || ' without its largest run measured'
+            when 1 then coalesce(
+                'largest training run not measured: ' || organisation_level.training_systems_unmeasured,
+                'no system with a measured or provider-reported figure'
+            )
             when 2 then 'the largest training runs are measured and a first-cut estimate exists; '
                 || cast(organisation_level.systems_l3 as {{ dbt.type_string() }}) || ' of '
                 || cast(organisation_level.systems as {{ dbt.type_string() }})
@@ -168,8 +169,11 @@ organisation_row as (
             else 'targets set and tracked against the measured trend: ' || organisation_level.target_status
         end as reason,
         case organisation_level.maturity_level
-            when 1 then 'L2: meter the largest training runs (DCGM, Slurm energy accounting or CodeCarbon) of '
-                || coalesce(organisation_level.training_systems_unmeasured, 'the systems')
+            when 1 then coalesce(
+                'L2: meter the largest training runs (DCGM, Slurm energy accounting or CodeCarbon) of '
+                || organisation_level.training_systems_unmeasured,
+                'L2: measure one system (DCGM) or connect its provider carbon export'
+            )
             when 2 then 'L3: bring every system to L3 (below: ' || organisation_level.systems_below_l3 || ')'
             when 3 then 'L4: complete the disclosure of every system (below: '
                 || organisation_level.systems_below_l4 || ')'

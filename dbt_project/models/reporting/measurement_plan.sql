@@ -122,7 +122,7 @@ dominant_tiers as (
         tier,
         row_number() over (
             partition by system_id, emission_category
-            order by location_kg_co2e desc, energy_kwh desc, tier_rank
+            order by location_kg_co2e desc, tier_rank
         ) as tier_order
     from tiers
 

@@ -237,8 +237,10 @@ system_rows as (
                 end
             when 2 then 'L3: '
                 || coalesce(
-                    'months from ' || cast(system_levels.first_untracked_month as {{ dbt.type_string() }})
-                    || ' mostly estimated',
+                    cast(system_levels.months_with_data - system_levels.months_tracked as {{ dbt.type_string() }})
+                    || ' of ' || cast(system_levels.months_in_window as {{ dbt.type_string() }})
+                    || ' months mostly estimated (first '
+                    || cast(system_levels.first_untracked_month as {{ dbt.type_string() }}) || ')',
                     ''
                 )
                 || case

@@ -32,7 +32,7 @@ system_months as (
     select
         system_id,
         max(data_through_month) as data_through_month,
-        {{ dbt.datediff('min(month)', 'max(data_through_month)', 'month') }} + 1 as months_observed
+        {{ dbt.datediff('min(month)', 'max(data_through_month)', 'month') | trim }} + 1 as months_observed
     from windowed
     group by system_id
 
@@ -62,7 +62,7 @@ with_idle as (
     select
         cells.*,
         settings.gpu_utilisation_default as assumed_utilisation,
-        emission_category = 'inference' and not is_idle_measured as applies_idle_assumption
+        cells.emission_category = 'inference' and not cells.is_idle_measured as applies_idle_assumption
     from cells
     cross join settings
 
@@ -75,19 +75,19 @@ uplifted as (
         case
             when applies_idle_assumption
                 then greatest(
-                    active_location_kg_co2e * (1 - assumed_utilisation) / assumed_utilisation
-                    - idle_location_kg_co2e,
-                    0
-                )
+                        active_location_kg_co2e * (1 - assumed_utilisation) / assumed_utilisation
+                        - idle_location_kg_co2e,
+                        0
+                    )
             else 0
         end as idle_uplift_location_kg_co2e,
         case
             when applies_idle_assumption
                 then greatest(
-                    active_market_kg_co2e * (1 - assumed_utilisation) / assumed_utilisation
-                    - idle_market_kg_co2e,
-                    0
-                )
+                        active_market_kg_co2e * (1 - assumed_utilisation) / assumed_utilisation
+                        - idle_market_kg_co2e,
+                        0
+                    )
             else 0
         end as idle_uplift_market_kg_co2e
     from with_idle
@@ -116,7 +116,7 @@ final as (
             case
                 when uplifted.applies_idle_assumption
                     then 'idle not measured: idle >= active x (1 - u) / u, u = methodology.gpu_utilisation_default = '
-                    || cast(uplifted.assumed_utilisation as {{ dbt.type_string() }})
+                        || cast(uplifted.assumed_utilisation as {{ dbt.type_string() }})
                 when uplifted.emission_category = 'inference' then 'idle measured: as booked'
             end as {{ dbt.type_string() }}
         ) as idle_assumption

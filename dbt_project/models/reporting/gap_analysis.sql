@@ -25,15 +25,25 @@ quarantined as (
 
 categories as (
 
-    select 'training' as emission_category, 1 as category_order
+    select
+        'training' as emission_category,
+        1 as category_order
     union all
-    select 'inference', 2
+    select
+        'inference' as emission_category,
+        2 as category_order
     union all
-    select 'data_infrastructure', 3
+    select
+        'data_infrastructure' as emission_category,
+        3 as category_order
     union all
-    select 'embodied', 4
+    select
+        'embodied' as emission_category,
+        4 as category_order
     union all
-    select 'unattributed', 5
+    select
+        'unattributed' as emission_category,
+        5 as category_order
 
 ),
 
@@ -91,7 +101,12 @@ sources_to_connect as (
     select
         emission_category,
         {{ dbt.listagg('next_source', "', '", 'order by next_source') }} as sources_to_connect
-    from (select distinct emission_category, next_source from weak_cells where next_source is not null) as distinct_sources
+    from (select distinct
+        emission_category,
+        next_source
+    from weak_cells
+    where next_source is not null)
+        as distinct_sources
     group by emission_category
 
 ),
@@ -120,17 +135,17 @@ feeding_pairs as (
         from windowed
         union all
         select
-            feed_source,
+            feed_source as landing_source,
             emission_category
         from windowed
         union all
         select
-            'inference',
-            'inference'
+            'inference' as landing_source,
+            'inference' as emission_category
         union all
         select
-            'mlflow',
-            'training'
+            'mlflow' as landing_source,
+            'training' as emission_category
     ) as pairs
 
 ),

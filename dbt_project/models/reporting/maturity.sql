@@ -57,9 +57,10 @@ systems as (
         target_summary.is_on_track,
         target_summary.target_status,
         target_counts.configured_targets,
-        is_first_figure_measured as holds_l2,
-        is_first_figure_measured and is_every_month_tracked as holds_l3,
-        is_first_figure_measured and is_every_month_tracked and is_disclosure_complete as holds_l4
+        assessed.is_first_figure_measured as holds_l2,
+        assessed.is_first_figure_measured and assessed.is_every_month_tracked as holds_l3,
+        assessed.is_first_figure_measured and assessed.is_every_month_tracked
+        and assessed.is_disclosure_complete as holds_l4
     from assessed
     cross join target_counts
     left join target_summary
@@ -156,27 +157,31 @@ organisation_row as (
         cast(null as {{ dbt.type_string() }}) as system_kind,
         organisation_level.maturity_level,
         case organisation_level.maturity_level
-            when 1 then coalesce(
-                'largest training run not measured: ' || organisation_level.training_systems_unmeasured,
-                'no system with a measured or provider-reported figure'
-            )
-            when 2 then 'the largest training runs are measured and a first-cut estimate exists; '
-                || cast(organisation_level.systems_l3 as {{ dbt.type_string() }}) || ' of '
-                || cast(organisation_level.systems as {{ dbt.type_string() }})
-                || ' systems tracked every month'
+            when 1
+                then coalesce(
+                        'largest training run not measured: ' || organisation_level.training_systems_unmeasured,
+                        'no system with a measured or provider-reported figure'
+                    )
+            when 2
+                then 'the largest training runs are measured and a first-cut estimate exists; '
+                    || cast(organisation_level.systems_l3 as {{ dbt.type_string() }}) || ' of '
+                    || cast(organisation_level.systems as {{ dbt.type_string() }})
+                    || ' systems tracked every month'
             when 3 then 'every system measured or provider-reported every month, sources on time'
             when 4 then 'every system tracked every month and its disclosure complete'
             else 'targets set and tracked against the measured trend: ' || organisation_level.target_status
         end as reason,
         case organisation_level.maturity_level
-            when 1 then coalesce(
-                'L2: meter the largest training runs (DCGM, Slurm energy accounting or CodeCarbon) of '
-                || organisation_level.training_systems_unmeasured,
-                'L2: measure one system (DCGM) or connect its provider carbon export'
-            )
+            when 1
+                then coalesce(
+                        'L2: meter the largest training runs (DCGM, Slurm energy accounting or CodeCarbon) of '
+                        || organisation_level.training_systems_unmeasured,
+                        'L2: measure one system (DCGM) or connect its provider carbon export'
+                    )
             when 2 then 'L3: bring every system to L3 (below: ' || organisation_level.systems_below_l3 || ')'
-            when 3 then 'L4: complete the disclosure of every system (below: '
-                || organisation_level.systems_below_l4 || ')'
+            when 3
+                then 'L4: complete the disclosure of every system (below: '
+                    || organisation_level.systems_below_l4 || ')'
             when 4 then 'L5: ' || target_next_step.next_step
         end as next_step,
         organisation_level.holds_l2 as is_first_figure_measured,
@@ -205,65 +210,71 @@ system_rows as (
         system_levels.system_kind,
         system_levels.maturity_level,
         case system_levels.maturity_level
-            when 1 then
-                case
-                    when system_levels.system_kind = 'production_inference'
-                        then 'no serving energy measured or provider-reported'
-                    else 'largest training run not measured'
-                end
-            when 2 then
-                case
-                    when system_levels.system_kind = 'production_inference'
-                        then 'serving measured or provider-reported; first-cut estimate exists'
-                    else 'largest training run measured; first-cut estimate exists'
-                end
-                || '; ' || cast(system_levels.months_tracked as {{ dbt.type_string() }}) || ' of '
-                || cast(system_levels.months_in_window as {{ dbt.type_string() }}) || ' months tracked'
+            when 1
+                then
+                    case
+                        when system_levels.system_kind = 'production_inference'
+                            then 'no serving energy measured or provider-reported'
+                        else 'largest training run not measured'
+                    end
+            when 2
+                then
+                    case
+                        when system_levels.system_kind = 'production_inference'
+                            then 'serving measured or provider-reported; first-cut estimate exists'
+                        else 'largest training run measured; first-cut estimate exists'
+                    end
+                    || '; ' || cast(system_levels.months_tracked as {{ dbt.type_string() }}) || ' of '
+                    || cast(system_levels.months_in_window as {{ dbt.type_string() }}) || ' months tracked'
             when 3 then 'every month measured or provider-reported, sources on time'
-            when 4 then
-                case
-                    when system_levels.system_kind = 'production_inference'
-                        then 'tracked every month; requests counted every month'
-                    else 'tracked every month; every run disclosed'
-                end
+            when 4
+                then
+                    case
+                        when system_levels.system_kind = 'production_inference'
+                            then 'tracked every month; requests counted every month'
+                        else 'tracked every month; every run disclosed'
+                    end
             else 'disclosure complete; targets set and tracked: ' || system_levels.target_status
         end as reason,
         case system_levels.maturity_level
-            when 1 then
-                case
-                    when system_levels.system_kind = 'production_inference'
-                        then 'L2: connect the provider carbon export or DCGM for its serving GPUs'
-                    else 'L2: meter its largest run (DCGM, Slurm energy accounting or CodeCarbon)'
-                end
-            when 2 then 'L3: '
-                || coalesce(
-                    cast(system_levels.months_with_data - system_levels.months_tracked as {{ dbt.type_string() }})
-                    || ' of ' || cast(system_levels.months_in_window as {{ dbt.type_string() }})
-                    || ' months mostly estimated (first '
-                    || cast(system_levels.first_untracked_month as {{ dbt.type_string() }}) || ')',
-                    ''
-                )
-                || case
-                    when system_levels.first_untracked_month is not null and system_levels.late_sources is not null
-                        then '; '
-                    else ''
-                end
-                || coalesce('late: ' || system_levels.late_sources, '')
-                || case
-                    when system_levels.months_with_data < system_levels.months_in_window
-                        then '; months without data in the window'
-                    else ''
-                end
-            when 3 then
-                case
-                    when system_levels.system_kind = 'production_inference'
-                        then 'L4: count requests every month ('
-                        || cast(system_levels.months_with_requests as {{ dbt.type_string() }}) || ' of '
-                        || cast(system_levels.months_in_window as {{ dbt.type_string() }}) || ')'
-                    else 'L4: disclose every run with GPU-hours, hardware, energy, location and emissions ('
-                        || cast(system_levels.complete_runs as {{ dbt.type_string() }}) || ' of '
-                        || cast(system_levels.runs as {{ dbt.type_string() }}) || ' complete)'
-                end
+            when 1
+                then
+                    case
+                        when system_levels.system_kind = 'production_inference'
+                            then 'L2: connect the provider carbon export or DCGM for its serving GPUs'
+                        else 'L2: meter its largest run (DCGM, Slurm energy accounting or CodeCarbon)'
+                    end
+            when 2
+                then 'L3: '
+                    || coalesce(
+                        cast(system_levels.months_with_data - system_levels.months_tracked as {{ dbt.type_string() }})
+                        || ' of ' || cast(system_levels.months_in_window as {{ dbt.type_string() }})
+                        || ' months mostly estimated (first '
+                        || cast(system_levels.first_untracked_month as {{ dbt.type_string() }}) || ')',
+                        ''
+                    )
+                    || case
+                        when system_levels.first_untracked_month is not null and system_levels.late_sources is not null
+                            then '; '
+                        else ''
+                    end
+                    || coalesce('late: ' || system_levels.late_sources, '')
+                    || case
+                        when system_levels.months_with_data < system_levels.months_in_window
+                            then '; months without data in the window'
+                        else ''
+                    end
+            when 3
+                then
+                    case
+                        when system_levels.system_kind = 'production_inference'
+                            then 'L4: count requests every month ('
+                                || cast(system_levels.months_with_requests as {{ dbt.type_string() }}) || ' of '
+                                || cast(system_levels.months_in_window as {{ dbt.type_string() }}) || ')'
+                        else 'L4: disclose every run with GPU-hours, hardware, energy, location and emissions ('
+                            || cast(system_levels.complete_runs as {{ dbt.type_string() }}) || ' of '
+                            || cast(system_levels.runs as {{ dbt.type_string() }}) || ' complete)'
+                    end
             when 4 then 'L5: ' || target_next_step.next_step
         end as next_step,
         system_levels.holds_l2 as is_first_figure_measured,

@@ -23,33 +23,6 @@ feeds as (
 
 ),
 
--- the categories a system of each kind is expected to have; embodied only
--- where it uses owned hardware (cloud hardware is in the provider's figure)
-expected_categories as (
-
-    select
-        'training_pipeline' as kind,
-        'training' as emission_category,
-        false as needs_owned_hardware
-    union all
-    select 'fine_tuning_workflow', 'training', false
-    union all
-    select 'production_inference', 'inference', false
-    union all
-    select 'training_pipeline', 'data_infrastructure', false
-    union all
-    select 'fine_tuning_workflow', 'data_infrastructure', false
-    union all
-    select 'production_inference', 'data_infrastructure', false
-    union all
-    select 'training_pipeline', 'embodied', true
-    union all
-    select 'fine_tuning_workflow', 'embodied', true
-    union all
-    select 'production_inference', 'embodied', true
-
-),
-
 owned_hardware_users as (
 
     select distinct system_id
@@ -58,17 +31,30 @@ owned_hardware_users as (
 
 ),
 
+-- the categories a system of each kind is expected to have: its GPU category,
+-- data & infrastructure, and embodied only where it uses owned hardware (cloud
+-- hardware is inside the provider's figure)
 expected as (
 
     select
-        systems.system_id,
-        expected_categories.emission_category
+        system_id,
+        case when kind = 'production_inference' then 'inference' else 'training' end as emission_category
     from systems
-    inner join expected_categories
-        on systems.kind = expected_categories.kind
-    left join owned_hardware_users
+    where kind != 'unattributed'
+    union all
+    select
+        system_id,
+        'data_infrastructure' as emission_category
+    from systems
+    where kind != 'unattributed'
+    union all
+    select
+        systems.system_id,
+        'embodied' as emission_category
+    from systems
+    inner join owned_hardware_users
         on systems.system_id = owned_hardware_users.system_id
-    where not expected_categories.needs_owned_hardware or owned_hardware_users.system_id is not null
+    where systems.kind != 'unattributed'
 
 ),
 
@@ -87,9 +73,15 @@ cells as (
         system_id,
         emission_category
     from (
-        select system_id, emission_category from expected
+        select
+            system_id,
+            emission_category
+        from expected
         union all
-        select system_id, emission_category from observed
+        select
+            system_id,
+            emission_category
+        from observed
     ) as expected_and_observed
 
 ),
@@ -122,7 +114,7 @@ dominant_tiers as (
         tier,
         row_number() over (
             partition by system_id, emission_category
-            order by location_kg_co2e desc, tier_rank
+            order by location_kg_co2e desc, tier_rank asc
         ) as tier_order
     from tiers
 
@@ -163,7 +155,8 @@ feed_lists as (
 
 primary_feeds as (
 
-    select * from feeds where feed_order = 1
+    select * from feeds
+    where feed_order = 1
 
 ),
 
@@ -240,12 +233,12 @@ final as (
         cast(system_kind as {{ dbt.type_string() }}) as system_kind,
         cast(emission_category as {{ dbt.type_string() }}) as emission_category,
         cast(tier as {{ dbt.type_string() }}) as tier,
-        measured_share as measured_share,
-        provider_reported_share as provider_reported_share,
-        estimated_share as estimated_share,
-        assumed_share as assumed_share,
-        location_tco2e_12m as location_tco2e_12m,
-        energy_mwh_12m as energy_mwh_12m,
+        measured_share,
+        provider_reported_share,
+        estimated_share,
+        assumed_share,
+        location_tco2e_12m,
+        energy_mwh_12m,
         cast(source as {{ dbt.type_string() }}) as source,
         cast(instrument as {{ dbt.type_string() }}) as instrument,
         cast(other_sources as {{ dbt.type_string() }}) as other_sources,

@@ -69,7 +69,7 @@ dated as (
         cast(data_as_of.data_as_of as date) as data_as_of_date,
         row_number() over (
             partition by feeds.system_id, feeds.emission_category
-            order by feeds.location_kg_co2e desc, feeds.energy_kwh desc, feeds.feed_source
+            order by feeds.location_kg_co2e desc, feeds.energy_kwh desc, feeds.feed_source asc
         ) as feed_order
     from feeds
     cross join data_as_of
@@ -82,15 +82,21 @@ dated as (
 
 ),
 
+behind as (
+
+    select
+        *,
+        {{ dbt.datediff('data_through_date', 'data_as_of_date', 'day') | trim }} as days_behind
+    from dated
+
+),
+
 final as (
 
     select
         *,
-        {{ dbt.datediff('data_through_date', 'data_as_of_date', 'day') }} as days_behind,
-        coalesce(
-            {{ dbt.datediff('data_through_date', 'data_as_of_date', 'day') }} > late_after_days, false
-        ) as is_late
-    from dated
+        coalesce(days_behind > late_after_days, false) as is_late
+    from behind
 
 )
 

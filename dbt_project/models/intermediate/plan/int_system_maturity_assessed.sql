@@ -131,6 +131,18 @@ month_summary as (
 
 ),
 
+-- the GPU model and place of each workload (a Slurm job, a CodeCarbon run)
+run_hardware as (
+
+    select
+        workload_id,
+        max(gpu_model) as gpu_model,
+        max(coalesce(site_id, region_code)) as location
+    from gpu_usage
+    group by workload_id
+
+),
+
 windowed_runs as (
 
     select
@@ -140,14 +152,7 @@ windowed_runs as (
     from runs
     inner join systems
         on runs.system_id = systems.system_id
-    left join (
-        select
-            workload_id,
-            max(gpu_model) as gpu_model,
-            max(coalesce(site_id, region_code)) as location
-        from gpu_usage
-        group by workload_id
-    ) as usage
+    left join run_hardware as usage
         on coalesce(runs.slurm_job_key, runs.run_id) = usage.workload_id
     where runs.month >= systems.first_month and runs.month <= systems.data_through_month
 
@@ -165,7 +170,7 @@ largest_runs as (
         ) as is_measured,
         row_number() over (
             partition by windowed_runs.system_id
-            order by windowed_runs.it_kwh desc, windowed_runs.training_run_id
+            order by windowed_runs.it_kwh desc, windowed_runs.training_run_id asc
         ) as size_order
     from windowed_runs
     left join months
@@ -227,7 +232,13 @@ late as (
     select
         system_id,
         {{ dbt.listagg('feed_source', "', '", 'order by feed_source') }} as late_sources
-    from (select distinct system_id, feed_source from feeds where is_late) as late_feeds
+    from (
+        select distinct
+            system_id,
+            feed_source
+        from feeds
+        where is_late
+    ) as late_feeds
     group by system_id
 
 ),
@@ -239,7 +250,7 @@ final as (
         systems.system_kind,
         systems.first_month,
         systems.data_through_month,
-        {{ dbt.datediff('systems.first_month', 'systems.data_through_month', 'month') }} + 1 as months_in_window,
+        {{ dbt.datediff('systems.first_month', 'systems.data_through_month', 'month') | trim }} + 1 as months_in_window,
         coalesce(month_summary.months_with_data, 0) as months_with_data,
         coalesce(month_summary.months_tracked, 0) as months_tracked,
         month_summary.first_untracked_month,

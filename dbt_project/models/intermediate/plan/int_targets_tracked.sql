@@ -35,8 +35,8 @@ monthly as (
     from targets
     inner join emissions
         on
-            emissions.method = targets.method
-            and (targets.ghg_scope is null or emissions.ghg_scope = targets.ghg_scope)
+            targets.method = emissions.method
+            and (targets.ghg_scope is null or targets.ghg_scope = emissions.ghg_scope)
     group by targets.target_id, emissions.month
 
 ),

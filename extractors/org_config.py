@@ -193,6 +193,18 @@ class Hardware:
 
 
 @dataclass(frozen=True)
+class Target:
+    """Emissions of target_year at most (100 - reduction_pct) % of baseline_year's."""
+
+    id: str
+    baseline_year: int
+    target_year: int
+    reduction_pct: float
+    method: str = "location"  # location | market
+    ghg_scope: int | None = None  # None = every scope
+
+
+@dataclass(frozen=True)
 class ExportLocation:
     """One export: ``s3://<bucket>/<prefix>/<name>/...``, read as ``role_arn`` if given."""
 
@@ -390,6 +402,7 @@ class OrgConfig:
     clusters: tuple[Cluster, ...] = ()
     hardware: tuple[Hardware, ...] = ()
     sources: Sources = field(default_factory=Sources)
+    targets: tuple[Target, ...] = ()
 
 
 # --- reading the YAML ---------------------------------------------------------
@@ -635,7 +648,8 @@ class _Checker:
 # --- validation, section by section -------------------------------------------
 
 TOP_REQUIRED = ("organisation", "methodology", "systems", "sources")
-TOP_OPTIONAL = ("sites", "clusters", "hardware")
+TOP_OPTIONAL = ("sites", "clusters", "hardware", "targets")
+TARGET_METHODS = ("location", "market")
 
 
 def load_config(path: Path | str) -> OrgConfig:
@@ -661,6 +675,7 @@ def load_config(path: Path | str) -> OrgConfig:
     clusters = _clusters(check, root, set(site_ids), cluster_names)
     hardware = _hardware(check, root, set(site_ids))
     sources = _sources(check, root, set(cluster_names))
+    targets = _targets(check, root)
 
     if check.problems:
         raise ConfigError(_report(path, check.problems))
@@ -677,6 +692,7 @@ def load_config(path: Path | str) -> OrgConfig:
         clusters=tuple(clusters),
         hardware=tuple(hardware),
         sources=sources,
+        targets=tuple(targets),
     )
 
 
@@ -1029,6 +1045,41 @@ def _hardware(check: _Checker, root: dict, site_ids: set[str]) -> list[Hardware]
         if None not in values:
             hardware.append(Hardware(*values))
     return hardware
+
+
+def _targets(check: _Checker, root: dict) -> list[Target]:
+    """Reduction targets; the maturity view tracks the measured emissions against them."""
+    targets = []
+    ids: dict[str, str] = {}
+    for index, item in enumerate(check.items(root, "targets", "", required=False)):
+        path = _at("targets", index)
+        node = check.mapping(
+            item,
+            path,
+            ("id", "baseline_year", "target_year", "reduction_pct"),
+            ("method", "ghg_scope"),
+        )
+        if node is None:
+            continue
+        problems = len(check.problems)
+        target_id = check.text(node, "id", path, pattern=ID_PATTERN, what="an id")
+        check.unique(ids, target_id, _at(path, "id"), "target id")
+        baseline = check.integer(node, "baseline_year", path, minimum=1990, maximum=2100)
+        year = check.integer(node, "target_year", path, minimum=1990, maximum=2100)
+        reduction = check.number(node, "reduction_pct", path, above=0, maximum=100)
+        method = _optional_choice(check, node, "method", path, TARGET_METHODS)
+        scope = None
+        if node.get("ghg_scope") is not None:
+            scope = check.integer(node, "ghg_scope", path, minimum=1, maximum=3)
+        if baseline is not None and year is not None and year <= baseline:
+            check.fail(
+                _at(path, "target_year"),
+                f"expected a year after baseline_year ({baseline}), got {year}",
+            )
+        if len(check.problems) > problems:
+            continue
+        targets.append(Target(target_id, baseline, year, reduction, method, scope))
+    return targets
 
 
 def _relative_prefix(check: _Checker, node: dict, path: str, default: str = "") -> str | None:
@@ -1730,6 +1781,16 @@ ORG_SCHEMAS: dict[str, pa.Schema] = {
         ]
     ),
     "settings": pa.schema([("key", STRING), ("value", STRING)]),
+    "targets": pa.schema(
+        [
+            ("target_id", STRING),
+            ("baseline_year", INT64),
+            ("target_year", INT64),
+            ("reduction_pct", DOUBLE),
+            ("method", STRING),
+            ("ghg_scope", INT64),
+        ]
+    ),
 }
 
 
@@ -1864,6 +1925,17 @@ def org_tables(config: OrgConfig) -> dict[str, pa.Table]:
     if codecarbon is not None and codecarbon.cluster is not None:
         settings["codecarbon_cluster"] = codecarbon.cluster
     rows["settings"] = [{"key": key, "value": value} for key, value in settings.items()]
+    rows["targets"] = [
+        {
+            "target_id": target.id,
+            "baseline_year": target.baseline_year,
+            "target_year": target.target_year,
+            "reduction_pct": target.reduction_pct,
+            "method": target.method,
+            "ghg_scope": target.ghg_scope,
+        }
+        for target in config.targets
+    ]
     return {
         name: pa.Table.from_pylist(rows[name], schema=schema)
         for name, schema in ORG_SCHEMAS.items()

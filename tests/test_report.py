@@ -163,3 +163,27 @@ def test_sections_without_their_views_say_so(tmp_path):
         db.close()
     assert "Not available yet: <code>reporting.hidden_drivers</code>" in drivers
     assert "Not available yet: <code>reporting.inference_intensity</code>" in intensity
+
+
+def test_maturity_shows_the_organisations_level_large_and_each_system_below():
+    # GIVEN the organisation at L2 and two systems, one with a hostile reason
+    html = report.maturity_block(
+        (2, "the largest training runs are measured", "L3: bring every system to L3"),
+        [
+            ("chat", "production_inference", 2, HOSTILE, "L3: connect aws_carbon"),
+            ("lm", "training_pipeline", 3, "tracked", None),
+        ],
+    )
+    # THEN the level is the big figure, with its reason, next step and the rubric marked
+    assert '<span class="figure">L2</span>' in html
+    assert "<strong>Why:</strong> the largest training runs are measured" in html
+    assert "<strong>Next:</strong> L3: bring every system to L3" in html
+    assert '<li class="on"><b>L2</b>' in html and html.count('<li class="off">') == 4
+    # AND one table row per system, every value escaped
+    assert html.count("<tr>") == 3 and "<td>L3</td>" in html
+    assert "<script>" not in html and "&lt;script&gt;" in html
+
+
+def test_maturity_without_an_organisation_row_still_lists_the_systems():
+    html = report.maturity_block(None, [])
+    assert 'class="maturity"' not in html and "no rows" in html

@@ -781,6 +781,74 @@ def _inference_intensity(db: Warehouse, year: int) -> str:
     )
 
 
+MATURITY_LEVELS = {
+    1: "nothing measured",
+    2: "largest runs measured, first estimate",
+    3: "every system tracked monthly",
+    4: "disclosure complete",
+    5: "targets tracked",
+}
+
+
+def maturity_block(organisation: Sequence[Any] | None, systems: Sequence[Sequence[Any]]) -> str:
+    """The organisation's level large (level, reason, next step), then one row per system.
+
+    ``organisation`` is (level, reason, next_step); each system row is
+    (system_id, kind, level, reason, next_step).
+    """
+    parts = []
+    if organisation is not None:
+        level, reason, next_step = organisation
+        steps = "".join(
+            f'<li class="{"on" if number == level else "off"}"><b>L{number}</b> {esc(label)}</li>'
+            for number, label in MATURITY_LEVELS.items()
+        )
+        parts.append(
+            '<div class="maturity"><div class="level">'
+            f'<span class="figure">L{esc(level)}</span>'
+            f'<span class="label">{esc(MATURITY_LEVELS.get(level, ""))}</span></div>'
+            f"<div><p><strong>Why:</strong> {esc(reason)}</p>"
+            f"<p><strong>Next:</strong> {esc(next_step or 'nothing: the top of the rubric')}</p>"
+            f'<ol class="rubric">{steps}</ol></div></div>'
+        )
+    parts.append(
+        '<div class="scroll">'
+        + table(
+            ["system", "kind", "level", "why", "next step"],
+            [
+                (system, kind, f"L{level}", reason, next_step)
+                for system, kind, level, reason, next_step in systems
+            ],
+            numeric=False,
+        )
+        + "</div>"
+    )
+    return "".join(parts)
+
+
+def _maturity(db: Warehouse) -> str:
+    if not db.has("reporting", "maturity"):
+        return not_available(
+            "reporting.maturity",
+            "It will place the organisation on the 1–5 rubric (L1 nothing measured … "
+            "L5 targets tracked against the measured trend) with the next steps.",
+        )
+    organisation = db.rows(
+        "select maturity_level, reason, next_step from reporting.maturity "
+        "where maturity_scope = 'organisation'"
+    )
+    systems = db.rows(
+        "select system_id, system_kind, maturity_level, reason, next_step "
+        "from reporting.maturity where maturity_scope = 'system' "
+        "order by maturity_level, system_id"
+    )
+    return (
+        maturity_block(organisation[0] if organisation else None, systems)
+        + '<p class="note">Levels hold in order; the rubric and each criterion are in '
+        "<code>reporting.maturity</code> and docs/methodology.md.</p>"
+    )
+
+
 def _disclosure(db: Warehouse, year: int, root: Path | None) -> str:
     rows = db.rows(
         "select scope_label, location_based_tco2e, market_based_tco2e, "
@@ -979,6 +1047,17 @@ svg.chart { max-width: 100%; height: auto; display: block; margin: 8px 0; }
 svg .grid { stroke: #e3e6ea; stroke-width: 1; }
 svg text { font: 12px system-ui, sans-serif; fill: #374151; }
 svg .unit { fill: #6b7280; }
+.maturity { display: flex; gap: 24px; align-items: flex-start; margin: 8px 0 12px; }
+.maturity .level { min-width: 150px; border: 2px solid #14324a; border-radius: 10px;
+                   padding: 10px 14px; text-align: center; }
+.maturity .level .figure { display: block; font-size: 44px; font-weight: 700; color: #14324a; }
+.maturity .level .label { font-size: 13px; color: #4b5563; }
+.maturity p { margin: 4px 0; }
+ol.rubric { list-style: none; padding: 0; margin: 8px 0 0; display: flex; flex-wrap: wrap;
+            gap: 6px; }
+ol.rubric li { font-size: 12px; padding: 3px 8px; border-radius: 12px; background: #eef1f4;
+               color: #6b7280; }
+ol.rubric li.on { background: #14324a; color: #fff; }
 footer { padding: 0 40px 30px; color: #6b7280; font-size: 12px; }
 """
 
@@ -1000,17 +1079,7 @@ def render(year: int, warehouse: Path | None = None, root: Path | None = None) -
             ("top-systems", "Top systems", _top_systems(db, year)),
             ("hidden-drivers", "The five hidden drivers", _hidden_drivers(db, year)),
             ("inference-intensity", "Inference intensity", _inference_intensity(db, year)),
-            (
-                "maturity",
-                "Maturity and next steps",
-                view_section(
-                    db,
-                    "maturity",
-                    year,
-                    "It will place the organisation on the 1–5 rubric (L1 nothing measured … "
-                    "L5 targets tracked against the measured trend) with the next steps.",
-                ),
-            ),
+            ("maturity", "Maturity and next steps", _maturity(db)),
             (
                 "artifacts",
                 "The four artifacts",

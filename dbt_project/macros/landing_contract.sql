@@ -400,6 +400,14 @@
             ('key', 'varchar'),
             ('value', 'varchar'),
         ] + org,
+        'org.targets': [
+            ('target_id', 'varchar'),
+            ('baseline_year', 'bigint'),
+            ('target_year', 'bigint'),
+            ('reduction_pct', 'double'),
+            ('method', 'varchar'),
+            ('ghg_scope', 'bigint'),
+        ] + org,
         'landing.loads': [
             ('load_id', 'varchar'),
             ('source', 'varchar'),

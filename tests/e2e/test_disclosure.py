@@ -206,7 +206,9 @@ def test_the_report_is_one_self_contained_file(report):
     # later reporting views are announced, not missing
     assert "Not available yet: <code>reporting.hidden_drivers</code>" not in text
     assert "Not available yet: <code>reporting.inference_intensity</code>" not in text
-    assert "Not available yet: <code>reporting.maturity</code>" in text
+    # the maturity view exists: the organisation's level is shown large, systems below
+    assert '<div class="maturity"><div class="level"><span class="figure">L' in text
+    assert "Not available yet: <code>reporting.maturity</code>" not in text
     # the frozen versions and the restatement of v1
     assert "<td>v1</td>" in text and "<td>v2</td>" in text
     assert "late data" in text

@@ -34,6 +34,9 @@ def test_the_example_config_loads():
     assert config.clusters[0].partitions == {"gpu-a100": "A100", "gpu-h100": "H100"}
     assert config.sources.aws_cur.exports == ("helio-cur2",)
     assert config.sources.slurm.clusters == ("hpc1",)
+    assert [(t.id, t.baseline_year, t.target_year, t.method) for t in config.targets] == [
+        ("ai-2030", 2025, 2030, "market")
+    ]
 
 
 def test_example_lands_every_org_table(landing):
@@ -79,6 +82,16 @@ def test_example_lands_every_org_table(landing):
     assert org_table(landing, "cluster_partitions").num_rows == 2
     assert org_table(landing, "hardware")["servers"].to_pylist() == [4, 2]
     assert org_table(landing, "instruments")["mwh"].to_pylist() == [120.0]
+    assert org_table(landing, "targets").to_pylist() == [
+        {
+            "target_id": "ai-2030",
+            "baseline_year": 2025,
+            "target_year": 2030,
+            "reduction_pct": 42.0,
+            "method": "market",
+            "ghg_scope": None,
+        }
+    ]
 
 
 def test_unchanged_config_is_recorded_unchanged(landing):
@@ -218,6 +231,29 @@ def min_idle_share_above_one(doc):
     doc["methodology"]["inference_min_idle_share"] = 1.5
 
 
+TARGET = {"id": "t", "baseline_year": 2025, "target_year": 2030, "reduction_pct": 50}
+
+
+def target_before_its_baseline(doc):
+    doc["targets"] = [{**TARGET, "target_year": 2024}]
+
+
+def target_reduction_above_100(doc):
+    doc["targets"] = [{**TARGET, "reduction_pct": 120}]
+
+
+def target_bad_method(doc):
+    doc["targets"] = [{**TARGET, "method": "average"}]
+
+
+def target_bad_scope(doc):
+    doc["targets"] = [{**TARGET, "ghg_scope": 4}]
+
+
+def target_id_twice(doc):
+    doc["targets"] = [TARGET, {**TARGET, "target_year": 2035}]
+
+
 @pytest.mark.parametrize(
     ("mistake", "message"),
     [
@@ -285,6 +321,14 @@ def min_idle_share_above_one(doc):
             min_idle_share_above_one,
             "methodology.inference_min_idle_share: expected a number <= 1, got 1.5",
         ),
+        (
+            target_before_its_baseline,
+            "targets[0].target_year: expected a year after baseline_year (2025), got 2024",
+        ),
+        (target_reduction_above_100, "targets[0].reduction_pct: expected a number <= 100, got 120"),
+        (target_bad_method, "targets[0].method: expected one of location, market, got 'average'"),
+        (target_bad_scope, "targets[0].ghg_scope: expected a whole number between 1 and 3, got 4"),
+        (target_id_twice, "targets[1].id: target id 't' is already used by targets[0]"),
     ],
 )
 def test_each_mistake_is_named_and_nothing_is_written(
@@ -383,6 +427,8 @@ def test_minimal_cloud_only_config_lands_empty_on_premises_tables(write_config, 
     land_config(config, landing)
     assert org_table(landing, "clusters").num_rows == 0
     assert org_table(landing, "hardware").schema == ORG_SCHEMAS["hardware"]
+    # AND without targets the targets table is there, empty
+    assert org_table(landing, "targets").num_rows == 0
     assert [r["like_pattern"] for r in org_table(landing, "attribution_rules").to_pylist()] == [
         "bot-%",
         "bot",
@@ -466,3 +512,23 @@ def test_azure_tag_rules_land_with_their_key_and_need_one(config_doc, write_conf
         "systems[0].match.azure_tag: expected a mapping of tag key to pattern(s), got a list"
         in str(error.value)
     )
+
+
+def test_a_target_lands_with_its_scope_and_the_location_method_by_default(
+    config_doc, write_config, landing
+):
+    # GIVEN a Scope 2 target without a method
+    config_doc["targets"] = [{**TARGET, "ghg_scope": 2}]
+    # WHEN it is loaded and landed
+    land_config(load_config(write_config(config_doc)), landing)
+    # THEN it lands as a location-based Scope 2 target
+    assert org_table(landing, "targets").to_pylist() == [
+        {
+            "target_id": "t",
+            "baseline_year": 2025,
+            "target_year": 2030,
+            "reduction_pct": 50.0,
+            "method": "location",
+            "ghg_scope": 2,
+        }
+    ]

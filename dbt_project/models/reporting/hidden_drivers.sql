@@ -1,5 +1,5 @@
 -- The five hidden drivers of AI emissions as figures per AI system and month
--- (methodology.md section 9): idle capacity, data movement, failed runs,
+-- (methodology.md section 10): idle capacity, data movement, failed runs,
 -- retraining cadence and embodied refresh. A driver that does not apply to
 -- the system's kind is null; the embodied refresh is a yearly figure of the
 -- owned sites the system ran on, repeated on each month row of the year.

@@ -1,4 +1,4 @@
--- Inference intensity, SCI-style (methodology.md section 9): per production
+-- Inference intensity, SCI-style (methodology.md section 10): per production
 -- inference system and month, (operational emissions, idle / warm-pool serving
 -- included, + amortised embodied) per functional unit - gCO2e per 1,000
 -- requests and per 1,000,000 tokens where tokens are counted - location-based

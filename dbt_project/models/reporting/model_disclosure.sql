@@ -1,5 +1,5 @@
 -- Model disclosure in the spirit of the Foundation Model Transparency Index
--- (methodology.md section 9): one row per trained model - a training pipeline
+-- (methodology.md section 10): one row per trained model - a training pipeline
 -- or fine-tuning workflow of the config - over every month in the warehouse:
 -- hardware, GPU-hours, energy, location and grid, training emissions with the
 -- failed runs' part, and how complete the disclosure is. The config does not

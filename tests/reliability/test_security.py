@@ -1,7 +1,10 @@
 """Security: no credential in the repository, least privilege as files, analysts read-only.
 
-(Fake secrets planted in every credential channel of a whole Airflow run, and
-every log and artifact scanned for them: test_through_airflow.py.)
+(Fake secrets planted in every credential channel of a whole Airflow run,
+Airflow connections named in the config included, and every log and artifact
+scanned for them: test_through_airflow.py; an S3 read signed with a
+connection's keys, scanned the same way:
+tests/extractors/cloud/test_connections_through_airflow.py.)
 """
 
 from __future__ import annotations

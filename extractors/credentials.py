@@ -16,7 +16,8 @@ those provider packages:
   ``aws_session_token``, ``region_name``, ``role_arn``, ``endpoint_url``
   (no login and password: the default chain, with the extra's role and region);
 * ``google_cloud_platform``: extra ``keyfile_dict`` (a service account's JSON
-  key, as text or an object) and optionally ``project``;
+  key, as text or an object) and optionally ``project`` (where query jobs run,
+  unless the config sets ``job_project``);
 * ``azure``: login = client id, password = client secret; extra ``tenantId``
   (or ``tenant_id``) and optionally ``authority_host``.
 
@@ -71,7 +72,9 @@ class AwsCredentials:
 
 @dataclass(frozen=True)
 class GcpCredentials:
-    """A service account's key (the JSON key file's content) and an optional project."""
+    """A service account's key (the JSON key file's content) and optionally the
+    project query jobs run in (the connection's ``project``; the config's
+    ``job_project`` wins)."""
 
     service_account_info: dict[str, Any] = field(repr=False)
     project: str | None = None
@@ -198,7 +201,7 @@ def _gcp(conn_id: str, extra: dict[str, Any]) -> GcpCredentials:
         problem = f"lacks {', '.join(missing)}" if missing else "is not of type service_account"
         raise ConfigError(f"connection {conn_id!r}: extra keyfile_dict {problem}")
     project = _text(_extra_value(extra, "project"), conn_id, "extra project")
-    return GcpCredentials(dict(keyfile), project=project or keyfile.get("project_id"))
+    return GcpCredentials(dict(keyfile), project=project)
 
 
 def _azure(conn_id: str, login: Any, password: Any, extra: dict[str, Any]) -> AzureCredentials:

@@ -91,6 +91,14 @@ def make_client(
     )
 
 
+def job_project(
+    section: GcpBillingSource | GcpCarbonSource, credentials: GcpCredentials | None
+) -> str:
+    """Where query jobs run (and are billed): the config's job_project, else the
+    connection's project, else the export's own project."""
+    return section.job_project or (credentials and credentials.project) or section.project
+
+
 def service_account_credentials(credentials: GcpCredentials) -> Any:
     """google-auth credentials from the connection's key, for BigQuery reads."""
     from google.auth import exceptions as auth_x
@@ -233,7 +241,7 @@ def refresh_billing(
         ScalarQueryParameter("invoice_month", "STRING", month.replace("-", "")),
         ScalarQueryParameter("from_ts", "TIMESTAMP", from_ts),
     ]
-    client = make_client(billing.job_project or billing.project, billing.location, credentials)
+    client = make_client(job_project(billing, credentials), billing.location, credentials)
     fresh = _run(
         client,
         BILLING_SQL.format(table=table),
@@ -273,7 +281,7 @@ def refresh_carbon(
 
     table = f"{carbon.project}.{carbon.dataset}.carbon_footprint"
     parameters = [ScalarQueryParameter("usage_month", "DATE", dt.date.fromisoformat(f"{month}-01"))]
-    client = make_client(carbon.job_project or carbon.project, carbon.location, credentials)
+    client = make_client(job_project(carbon, credentials), carbon.location, credentials)
     rows = _run(
         client,
         CARBON_SQL.format(table=table),

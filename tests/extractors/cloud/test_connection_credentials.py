@@ -28,7 +28,7 @@ from extractors.credentials import (
     from_connection,
 )
 from extractors.errors import ConfigError, CredentialsError
-from extractors.org_config import load_config
+from extractors.org_config import GcpBillingSource, load_config
 
 MONTH = "2025-01"
 KEY_ID = "AKIAFAKECONNECTION01"
@@ -97,6 +97,7 @@ def test_an_aws_connection_maps_login_password_and_extra_like_the_aws_provider()
 
 def test_a_gcp_connection_maps_keyfile_dict_given_as_text_or_in_the_old_prefixed_form():
     key = service_account_key()
+    projects = []
     for extra in (
         {"keyfile_dict": json.dumps(key), "project": "helio-jobs"},
         {"extra__google_cloud_platform__keyfile_dict": json.dumps(key)},
@@ -107,8 +108,16 @@ def test_a_gcp_connection_maps_keyfile_dict_given_as_text_or_in_the_old_prefixed
         assert isinstance(creds, GcpCredentials)
         assert creds.service_account_info == key
         assert creds.client_email == key["client_email"]
-    # the project of the extra wins; else the key's own project_id
-    assert creds.project == "helio-finops"
+        projects.append(creds.project)
+    # the extra's project is where query jobs run; without it, the config decides
+    assert projects == ["helio-jobs", None]
+    billing = GcpBillingSource("helio-finops", "billing", "01ABCD-234567-89EFGH")
+    with_project = GcpCredentials(key, project="helio-jobs")
+    assert gcp_bigquery.job_project(billing, with_project) == "helio-jobs"
+    assert gcp_bigquery.job_project(billing, GcpCredentials(key)) == "helio-finops"
+    assert gcp_bigquery.job_project(billing, None) == "helio-finops"
+    pinned = GcpBillingSource("helio-finops", "billing", "01ABCD-234567-89EFGH", job_project="ops")
+    assert gcp_bigquery.job_project(pinned, with_project) == "ops"
 
 
 def test_an_azure_connection_maps_a_service_principal():

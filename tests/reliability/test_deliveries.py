@@ -74,13 +74,14 @@ def test_an_export_saved_twice_under_two_names_is_not_counted_twice(workspace):
     folder = workspace.sources / "focus" / "acme"
     folder.mkdir(parents=True)
     shutil.copyfile(FOCUS_SAMPLE, folder / "export.csv")
+    september = workspace.landing / "focus" / "cost_line_items" / "month=2024-09"
     workspace.extract("focus", ("2024-09",))
-    once = pq.read_table(workspace.landing / "focus" / "cost_line_items")
+    once = pq.read_table(september)
     shutil.copyfile(FOCUS_SAMPLE, folder / "export (1).csv")
     # WHEN the month is extracted again
     workspace.extract("focus", ("2024-09",))
     # THEN it holds each row once: same count, same billed cost
-    twice = pq.read_table(workspace.landing / "focus" / "cost_line_items")
+    twice = pq.read_table(september)
     assert twice.num_rows == once.num_rows == 999
     assert sum(twice["BilledCost"].to_pylist()) == pytest.approx(
         sum(once["BilledCost"].to_pylist()), rel=1e-12

@@ -283,7 +283,7 @@ def cmd_extract_bigquery(args: argparse.Namespace) -> None:
         return BILLING_SCHEMA, rows
 
     server = LocalServer(FakeBigQuery(answer, page_rows=gcp_bigquery.PAGE_SIZE))
-    gcp_bigquery.make_client = lambda project, location=None: bq.Client(
+    gcp_bigquery.make_client = lambda project, location=None, credentials=None: bq.Client(
         project=project,
         location=location,
         credentials=AnonymousCredentials(),

@@ -15,6 +15,12 @@ logs what each source landed and quarantined, and fails the run when a source
 was not refreshed, saying how old its landed data is (the freshness alert),
 or when nothing was published.
 
+A cloud source whose config names ``connection`` (an Airflow connection id)
+reads with that connection's credentials: the extract task resolves it with
+the Task SDK's ``Connection.get`` and hands the extractor a plain credentials
+value (``extractors.credentials``), which never enters a log line, an XCom or
+a param. Without ``connection`` the provider's default chain is used.
+
 Params ``from_month`` / ``to_month`` (YYYY-MM) load a whole history in one run
 (the first load, or ``make demo``); ``airflow backfill create`` replays nights.
 
@@ -55,6 +61,39 @@ def bad_input_fails_fast():
         yield
     except (SourceError, ConfigError, BuildError) as error:
         raise AirflowFailException(str(error)) from error
+
+
+def source_credentials(source: str, config):
+    """The credentials of the connection the config names for ``source``, or None.
+
+    Resolved through the Task SDK (``airflow.sdk.Connection.get``: environment
+    variables ``AIRFLOW_CONN_<ID>``, the secrets backends, then the metadata
+    DB through the execution API), which also masks the password in logs.
+    """
+    from airflow.sdk import Connection
+    from airflow.sdk.exceptions import AirflowFailException
+
+    from extractors.credentials import connection_id, from_connection
+
+    conn_id = connection_id(config, source)
+    if conn_id is None:
+        return None
+    try:
+        conn = Connection.get(conn_id)
+    except Exception as error:  # not defined, or a backend refused: the message names no secret
+        raise AirflowFailException(
+            f"sources.{source}.connection: Airflow connection {conn_id!r} could not be read "
+            f"({type(error).__name__})"
+        ) from None
+    with bad_input_fails_fast():
+        return from_connection(
+            source,
+            conn_id,
+            conn_type=conn.conn_type,
+            login=conn.login,
+            password=conn.password,
+            extra=conn.extra_dejson,
+        )
 
 
 @dag(
@@ -103,6 +142,9 @@ def ai_carbon_nightly():
         settings = Settings.from_env()
         with bad_input_fails_fast():
             config = load_config(settings.config)
+        credentials = source_credentials(source, config)
+        # Passed only when the config names a connection: the other extractors take none.
+        by_connection = {"credentials": credentials} if credentials is not None else {}
         months = months_for_run(
             source,
             data_interval_start,
@@ -113,7 +155,7 @@ def ai_carbon_nightly():
         loads = []
         for month in months:
             with bad_input_fails_fast():
-                records = SOURCES[source](month, settings, config)
+                records = SOURCES[source](month, settings, config, **by_connection)
             for record in records:
                 load = {
                     "dataset": record.dataset,

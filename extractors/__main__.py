@@ -10,8 +10,11 @@ source name lands that source for one month (or a range); ``all`` does
 ``source dataset partition status rows``; progress and "not delivered" notes
 go to stderr. A bad source file or config exits with status 2 and its message.
 
-Paths come from ``Settings.from_env()``. Never opens the warehouse. The DAG
-imports ``SOURCES`` and ``months_between`` from here.
+Paths come from ``Settings.from_env()``. Credentials come from the
+providers' default chains: a ``connection`` the config names is an Airflow
+connection, resolved only by the DAG (which passes the extractor
+``credentials=``). Never opens the warehouse. The DAG imports ``SOURCES`` and
+``months_between`` from here.
 """
 
 from __future__ import annotations
@@ -39,14 +42,16 @@ from extractors import (
     slurm,
 )
 from extractors.catalog import months_between
+from extractors.credentials import connection_id
 from extractors.errors import ConfigError, SourceError, SourceUnavailable
 from extractors.landing import LoadRecord, month_partition
-from extractors.org_config import OrgConfig, land_config, load_config
+from extractors.org_config import land_config, load_config
 from extractors.settings import Settings
 
 __all__ = ["SOURCES", "main", "months_between"]
 
-Extract = Callable[[str, Settings, OrgConfig], list[LoadRecord]]
+# (month, settings, config); the cloud sources also take ``credentials=`` (the DAG's).
+Extract = Callable[..., list[LoadRecord]]
 
 _MODULES = {
     "aws_cur": aws_cur,
@@ -125,6 +130,14 @@ def run(command: str, months: list[str], settings: Settings) -> None:
         for record in land_config(config, settings.landing):
             _print(record)
     names = list(SOURCES) if command == "all" else [name for name in SOURCES if name == command]
+    for name in names:
+        if connection_id(config, name):
+            logging.getLogger(__name__).info(
+                "%s: connection %r is resolved by the Airflow DAG only; "
+                "the command line uses the default credential chain",
+                name,
+                connection_id(config, name),
+            )
     for month in months:
         for name in names:
             for record in SOURCES[name](month, settings, config):

@@ -37,6 +37,7 @@ from extractors.aws_cur import (
     read_data_file,
     relative,
 )
+from extractors.credentials import AwsCredentials
 from extractors.errors import SourceError
 from extractors.landing import LoadRecord, land, month_partition
 from extractors.object_store import ObjectInfo, ObjectStore
@@ -132,15 +133,21 @@ def _read(path: Path, version: str, rel: str) -> pa.Table:
     return table
 
 
-def extract(month: str, settings: Settings, config: OrgConfig) -> list[LoadRecord]:
-    """Land ``aws_carbon/emissions`` for ``month`` from every configured export."""
+def extract(
+    month: str,
+    settings: Settings,
+    config: OrgConfig,
+    credentials: AwsCredentials | None = None,
+) -> list[LoadRecord]:
+    """Land ``aws_carbon/emissions`` for ``month`` from every configured export
+    (``credentials``: from ``sources.aws_carbon.connection``, resolved by the DAG)."""
     partition = month_partition(month)
     carbon = config.sources.aws_carbon
     if carbon is None:
         log.info("%s %s: not configured (no sources.aws_carbon); skipped", SOURCE, month)
         return []
     files: list[tuple[Path, str]] = []
-    for location, store in open_stores(settings.sources, carbon):
+    for location, store in open_stores(settings.sources, carbon, credentials):
         found = _month_files(store, location, month)
         if not found:
             log.info(

@@ -33,6 +33,7 @@ import pyarrow.compute as pc
 import pyarrow.csv as pacsv
 import pyarrow.parquet as pq
 
+from extractors.credentials import AwsCredentials
 from extractors.errors import SourceError
 from extractors.landing import LoadRecord, land, month_partition
 from extractors.object_store import ObjectInfo, ObjectStore, checked_key, store_for
@@ -310,8 +311,11 @@ def export_key(location: ExportLocation, *parts: str) -> str:
     return "/".join(part for part in (location.prefix, location.name, *parts) if part)
 
 
-def open_stores(sources: Path, section: ExportSource) -> list[tuple[ExportLocation, ObjectStore]]:
-    """Each configured export with the store that reads it (one per role and region)."""
+def open_stores(
+    sources: Path, section: ExportSource, credentials: AwsCredentials | None = None
+) -> list[tuple[ExportLocation, ObjectStore]]:
+    """Each configured export with the store that reads it (one per role and region);
+    ``credentials`` from the section's Airflow connection, None for the default chain."""
     stores: dict[tuple[str | None, str | None], ObjectStore] = {}
     opened = []
     for location in section.locations:
@@ -325,18 +329,23 @@ def open_stores(sources: Path, section: ExportSource) -> list[tuple[ExportLocati
                 role_arn=location.role_arn,
                 endpoint_url=section.endpoint_url,
                 max_attempts=section.max_attempts,
+                credentials=credentials,
             )
         opened.append((location, stores[identity]))
     return opened
 
 
 def fetch_manifests(
-    source: str, month: str, sources: Path, section: ExportSource
+    source: str,
+    month: str,
+    sources: Path,
+    section: ExportSource,
+    credentials: AwsCredentials | None = None,
 ) -> tuple[list[Path], list[Path]]:
     """(manifests, data files) of every export delivered for the billing period ``month``."""
     manifests: list[Path] = []
     data_files: list[Path] = []
-    for location, store in open_stores(sources, section):
+    for location, store in open_stores(sources, section, credentials):
         key = export_key(
             location, "metadata", f"BILLING_PERIOD={month}", f"{location.name}-Manifest.json"
         )
@@ -356,14 +365,20 @@ def fetch_manifests(
     return manifests, data_files
 
 
-def extract(month: str, settings: Settings, config: OrgConfig) -> list[LoadRecord]:
-    """Land ``aws_cur/line_items`` for ``month`` from every configured export."""
+def extract(
+    month: str,
+    settings: Settings,
+    config: OrgConfig,
+    credentials: AwsCredentials | None = None,
+) -> list[LoadRecord]:
+    """Land ``aws_cur/line_items`` for ``month`` from every configured export
+    (``credentials``: from ``sources.aws_cur.connection``, resolved by the DAG)."""
     partition = month_partition(month)
     cur = config.sources.aws_cur
     if cur is None:
         log.info("%s %s: not configured (no sources.aws_cur); skipped", SOURCE, month)
         return []
-    manifests, data_files = fetch_manifests(SOURCE, month, settings.sources, cur)
+    manifests, data_files = fetch_manifests(SOURCE, month, settings.sources, cur, credentials)
     if not manifests:
         return []
 

@@ -25,6 +25,7 @@ import logging
 import pyarrow as pa
 
 from extractors.aws_cur import concat_files, fetch_manifests, log_extra_columns, relative
+from extractors.credentials import AwsCredentials
 from extractors.focus_files import (
     COLUMNS,
     PROVIDER_SOURCE,
@@ -44,14 +45,20 @@ DATASET = "cost_line_items"
 PROVIDER = "aws"
 
 
-def extract(month: str, settings: Settings, config: OrgConfig) -> list[LoadRecord]:
-    """Land ``aws_focus/cost_line_items`` for the billing period ``month``."""
+def extract(
+    month: str,
+    settings: Settings,
+    config: OrgConfig,
+    credentials: AwsCredentials | None = None,
+) -> list[LoadRecord]:
+    """Land ``aws_focus/cost_line_items`` for the billing period ``month``
+    (``credentials``: from ``sources.aws_focus.connection``, resolved by the DAG)."""
     partition = month_partition(month)
     section = config.sources.aws_focus
     if section is None:
         log.info("%s %s: not configured (no sources.aws_focus); skipped", SOURCE, month)
         return []
-    manifests, data_files = fetch_manifests(SOURCE, month, settings.sources, section)
+    manifests, data_files = fetch_manifests(SOURCE, month, settings.sources, section, credentials)
     if not manifests:
         return []
 

@@ -23,10 +23,11 @@ Azure reports them; there is no location- vs market-based split.
 
 Throttling (429) and server errors are retried with backoff, honouring
 ``Retry-After``, at most ``max_attempts`` times, then fail clearly as
-``SourceUnavailable`` (the DAG retries later). The bearer token comes
-from the environment variable ``token_env`` names (an Airflow connection or
-secret can set it), else from azure-identity's ``DefaultAzureCredential`` when
-that package is installed.
+``SourceUnavailable`` (the DAG retries later). The bearer token comes,
+in this order, from the service principal of the source's Airflow connection
+(``credentials``, resolved by the DAG: a client-credentials token request to
+Entra ID), from the environment variable ``token_env`` names, else from
+azure-identity's ``DefaultAzureCredential`` when that package is installed.
 
 Must never log or put the token into a message, never overwrite a held month
 with an empty or partial answer (all scopes are fetched before anything is
@@ -42,6 +43,7 @@ import logging
 import os
 import re
 import urllib.error
+import urllib.parse
 import urllib.request
 from pathlib import Path
 from typing import Any
@@ -50,6 +52,7 @@ import pyarrow as pa
 
 from extractors import cloud
 from extractors.cloud import write_atomically
+from extractors.credentials import AzureCredentials
 from extractors.errors import CredentialsError, SourceError, SourceUnavailable
 from extractors.landing import LoadRecord, land, month_partition
 from extractors.org_config import AzureCarbonSource, OrgConfig
@@ -104,8 +107,62 @@ def snapshot_folder(sources: Path, section: AzureCarbonSource, month: str) -> Pa
 # --- the API ------------------------------------------------------------------
 
 
-def access_token(section: AzureCarbonSource) -> str:
-    """The bearer token: the ``token_env`` variable, else DefaultAzureCredential."""
+def client_credentials_token(credentials: AzureCredentials) -> str:
+    """A token for the service principal (OAuth 2.0 client credentials grant).
+
+    One request, no retry of a refusal: a wrong secret will not mend itself.
+    Entra ID's error text is never quoted (it may echo the client id or more);
+    only its error code is.
+    """
+    body = urllib.parse.urlencode(
+        {
+            "grant_type": "client_credentials",
+            "client_id": credentials.client_id,
+            "client_secret": credentials.client_secret,
+            "scope": TOKEN_SCOPE,
+        }
+    ).encode("ascii")
+    request = urllib.request.Request(  # noqa: S310 - authority_host is validated http(s)
+        credentials.token_url,
+        data=body,
+        method="POST",
+        headers={"Content-Type": "application/x-www-form-urlencoded", "Accept": "application/json"},
+    )
+    try:
+        with urllib.request.urlopen(request, timeout=TIMEOUT_SECONDS) as response:  # noqa: S310
+            answer = json.loads(response.read().decode("utf-8"))
+    except urllib.error.HTTPError as exc:
+        raw = exc.read()
+        try:
+            code = str(json.loads(raw.decode("utf-8")).get("error") or "")
+        except (ValueError, UnicodeDecodeError, AttributeError):
+            code = ""
+        code = re.sub(r"[^A-Za-z0-9_]", "", code)[:60]
+        if exc.code in (429, 500, 502, 503, 504):
+            raise SourceUnavailable(
+                f"Entra ID token endpoint answered HTTP {exc.code}; try again later"
+            ) from None
+        raise CredentialsError(
+            f"Entra ID refused the connection's service principal (HTTP {exc.code}"
+            f"{' ' + code if code else ''}): check its client id, secret and tenantId"
+        ) from None
+    except (urllib.error.URLError, TimeoutError, ConnectionError) as exc:
+        raise SourceUnavailable(
+            f"Entra ID token endpoint unreachable ({type(exc).__name__}); try again later"
+        ) from None
+    except (ValueError, UnicodeDecodeError):
+        raise CredentialsError("Entra ID answered the token request with no JSON") from None
+    token = answer.get("access_token") if isinstance(answer, dict) else None
+    if not isinstance(token, str) or not token:
+        raise CredentialsError("Entra ID answered the token request without an access_token")
+    return token
+
+
+def access_token(section: AzureCarbonSource, credentials: AzureCredentials | None = None) -> str:
+    """The bearer token: the connection's service principal, else the ``token_env``
+    variable, else DefaultAzureCredential."""
+    if credentials is not None:
+        return client_credentials_token(credentials)
     value = os.environ.get(section.token_env, "").strip()
     if value:
         return value
@@ -159,9 +216,11 @@ def _error_code(body: bytes) -> tuple[str, str]:
 class CarbonApi:
     """POSTs to the Carbon Optimization API with bounded, throttling-aware retries."""
 
-    def __init__(self, section: AzureCarbonSource) -> None:
+    def __init__(
+        self, section: AzureCarbonSource, credentials: AzureCredentials | None = None
+    ) -> None:
         self.section = section
-        self._token = access_token(section)
+        self._token = access_token(section, credentials)
 
     def _redact(self, text: str) -> str:
         return text.replace(self._token, "***") if self._token else text
@@ -295,9 +354,14 @@ class CarbonApi:
                 )
 
 
-def pull(section: AzureCarbonSource, month: str, folder: Path) -> None:
+def pull(
+    section: AzureCarbonSource,
+    month: str,
+    folder: Path,
+    credentials: AzureCredentials | None = None,
+) -> None:
     """Write every scope's pages for the month, or nothing (earlier files kept)."""
-    api = CarbonApi(section)
+    api = CarbonApi(section, credentials)
     first, last = api.available_months()
     if not first <= month <= last:
         log.info(
@@ -387,8 +451,14 @@ def read_snapshot(path: Path, rel: str, month: str, scope: str) -> list[dict]:
     return rows
 
 
-def extract(month: str, settings: Settings, config: OrgConfig) -> list[LoadRecord]:
-    """Land ``azure_carbon/emissions`` for ``month``, one request per scope."""
+def extract(
+    month: str,
+    settings: Settings,
+    config: OrgConfig,
+    credentials: AzureCredentials | None = None,
+) -> list[LoadRecord]:
+    """Land ``azure_carbon/emissions`` for ``month``, one request per scope
+    (``credentials``: from ``sources.azure_carbon.connection``, resolved by the DAG)."""
     partition = month_partition(month)
     section = config.sources.azure_carbon
     if section is None:
@@ -396,7 +466,7 @@ def extract(month: str, settings: Settings, config: OrgConfig) -> list[LoadRecor
         return []
     folder = snapshot_folder(settings.sources, section, month)
     if section.client == "api":
-        pull(section, month, folder)
+        pull(section, month, folder, credentials)
     files = [folder / f"{scope}.json" for scope in section.scopes]
     files = [path for path in files if path.is_file()]
     if not files:

@@ -31,7 +31,8 @@ account are validated to BigQuery's identifier characters.
 
 An empty answer never wipes rows already held (a month not exported yet, or a
 transient glitch): the earlier snapshot and partition stay. Credentials are
-Application Default Credentials; never logged.
+Application Default Credentials, or the service account key of the source's
+Airflow connection (``credentials``, resolved by the DAG); never logged.
 
 Must never format a value into SQL, never scan an unbounded range of
 partitions, and never open the warehouse.
@@ -49,6 +50,7 @@ from pathlib import Path
 from typing import Any
 
 from extractors.cloud import write_atomically
+from extractors.credentials import GcpCredentials
 from extractors.errors import CredentialsError, SourceError, SourceUnavailable
 from extractors.gcp_billing import parse_timestamp
 from extractors.org_config import GcpBillingSource, GcpCarbonSource
@@ -56,6 +58,7 @@ from extractors.org_config import GcpBillingSource, GcpCarbonSource
 log = logging.getLogger(__name__)
 
 PAGE_SIZE = 10_000
+BIGQUERY_SCOPE = "https://www.googleapis.com/auth/bigquery"
 # Give up retrying a throttled or failing request after this long (seconds):
 # the DAG's own retries try again later.
 RETRY_TIMEOUT = 120.0
@@ -74,11 +77,42 @@ WHERE usage_month = @usage_month
 """
 
 
-def make_client(project: str, location: str | None = None) -> Any:
-    """A BigQuery client with Application Default Credentials (tests replace this)."""
+def make_client(
+    project: str, location: str | None = None, credentials: GcpCredentials | None = None
+) -> Any:
+    """A BigQuery client: Application Default Credentials, or the service account key
+    of the source's Airflow connection (tests replace this)."""
     from google.cloud import bigquery
 
-    return bigquery.Client(project=project, location=location)
+    if credentials is None:
+        return bigquery.Client(project=project, location=location)
+    return bigquery.Client(
+        project=project, location=location, credentials=service_account_credentials(credentials)
+    )
+
+
+def job_project(
+    section: GcpBillingSource | GcpCarbonSource, credentials: GcpCredentials | None
+) -> str:
+    """Where query jobs run (and are billed): the config's job_project, else the
+    connection's project, else the export's own project."""
+    return section.job_project or (credentials and credentials.project) or section.project
+
+
+def service_account_credentials(credentials: GcpCredentials) -> Any:
+    """google-auth credentials from the connection's key, for BigQuery reads."""
+    from google.auth import exceptions as auth_x
+    from google.oauth2 import service_account
+
+    try:
+        return service_account.Credentials.from_service_account_info(
+            credentials.service_account_info, scopes=[BIGQUERY_SCOPE]
+        )
+    except (ValueError, auth_x.GoogleAuthError) as exc:
+        raise CredentialsError(
+            f"the service account key of the connection could not be used "
+            f"({type(exc).__name__}): check its keyfile_dict"
+        ) from None
 
 
 def billing_table_name(billing: GcpBillingSource) -> str:
@@ -185,7 +219,13 @@ def _export_time(row: dict, where: str) -> dt.datetime:
     return parse_timestamp(value)
 
 
-def refresh_billing(billing: GcpBillingSource, month: str, path: Path, rel: str) -> None:
+def refresh_billing(
+    billing: GcpBillingSource,
+    month: str,
+    path: Path,
+    rel: str,
+    credentials: GcpCredentials | None = None,
+) -> None:
     """Bring the invoice month's JSON-lines file up to date from BigQuery."""
     from google.cloud.bigquery import ScalarQueryParameter
 
@@ -201,7 +241,7 @@ def refresh_billing(billing: GcpBillingSource, month: str, path: Path, rel: str)
         ScalarQueryParameter("invoice_month", "STRING", month.replace("-", "")),
         ScalarQueryParameter("from_ts", "TIMESTAMP", from_ts),
     ]
-    client = make_client(billing.job_project or billing.project, billing.location)
+    client = make_client(job_project(billing, credentials), billing.location, credentials)
     fresh = _run(
         client,
         BILLING_SQL.format(table=table),
@@ -233,13 +273,15 @@ def refresh_billing(billing: GcpBillingSource, month: str, path: Path, rel: str)
     )
 
 
-def refresh_carbon(carbon: GcpCarbonSource, month: str, path: Path) -> None:
+def refresh_carbon(
+    carbon: GcpCarbonSource, month: str, path: Path, credentials: GcpCredentials | None = None
+) -> None:
     """Replace the usage month's JSON-lines file with the month as BigQuery holds it."""
     from google.cloud.bigquery import ScalarQueryParameter
 
     table = f"{carbon.project}.{carbon.dataset}.carbon_footprint"
     parameters = [ScalarQueryParameter("usage_month", "DATE", dt.date.fromisoformat(f"{month}-01"))]
-    client = make_client(carbon.job_project or carbon.project, carbon.location)
+    client = make_client(job_project(carbon, credentials), carbon.location, credentials)
     rows = _run(
         client,
         CARBON_SQL.format(table=table),

@@ -30,6 +30,7 @@ from typing import Any
 
 import pyarrow as pa
 
+from extractors.credentials import GcpCredentials
 from extractors.errors import SourceError
 from extractors.landing import LoadRecord, land, month_partition
 from extractors.org_config import OrgConfig
@@ -261,8 +262,14 @@ def export_file(
     return sources / "gcp" / project / dataset / folder / name
 
 
-def extract(month: str, settings: Settings, config: OrgConfig) -> list[LoadRecord]:
-    """Land ``gcp_billing/billing_export`` for the invoice month ``month``."""
+def extract(
+    month: str,
+    settings: Settings,
+    config: OrgConfig,
+    credentials: GcpCredentials | None = None,
+) -> list[LoadRecord]:
+    """Land ``gcp_billing/billing_export`` for the invoice month ``month``
+    (``credentials``: from ``sources.gcp_billing.connection``, resolved by the DAG)."""
     partition = month_partition(month)
     billing = config.sources.gcp_billing
     if billing is None:
@@ -280,7 +287,7 @@ def extract(month: str, settings: Settings, config: OrgConfig) -> list[LoadRecor
     if billing.client == "bigquery":
         from extractors import gcp_bigquery  # the client library only when configured
 
-        gcp_bigquery.refresh_billing(billing, month, path, rel)
+        gcp_bigquery.refresh_billing(billing, month, path, rel, credentials)
     if not path.is_file():
         log.info("%s %s: not delivered (no %s)", SOURCE, month, rel)
         return []

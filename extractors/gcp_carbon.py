@@ -20,6 +20,7 @@ import logging
 
 import pyarrow as pa
 
+from extractors.credentials import GcpCredentials
 from extractors.errors import SourceError
 from extractors.gcp_billing import read_json_lines
 from extractors.landing import LoadRecord, land, month_partition
@@ -69,8 +70,14 @@ REQUIRED_FIELDS = frozenset(
 )
 
 
-def extract(month: str, settings: Settings, config: OrgConfig) -> list[LoadRecord]:
-    """Land ``gcp_carbon/carbon_footprint`` for the usage month ``month``."""
+def extract(
+    month: str,
+    settings: Settings,
+    config: OrgConfig,
+    credentials: GcpCredentials | None = None,
+) -> list[LoadRecord]:
+    """Land ``gcp_carbon/carbon_footprint`` for the usage month ``month``
+    (``credentials``: from ``sources.gcp_carbon.connection``, resolved by the DAG)."""
     partition = month_partition(month)
     carbon = config.sources.gcp_carbon
     if carbon is None:
@@ -88,7 +95,7 @@ def extract(month: str, settings: Settings, config: OrgConfig) -> list[LoadRecor
     if carbon.client == "bigquery":
         from extractors import gcp_bigquery  # the client library only when configured
 
-        gcp_bigquery.refresh_carbon(carbon, month, path)
+        gcp_bigquery.refresh_carbon(carbon, month, path, credentials)
     if not path.is_file():
         log.info("%s %s: not delivered (no %s)", SOURCE, month, rel)
         return []

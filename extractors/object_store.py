@@ -9,8 +9,11 @@ again only when its ETag or size changed), so the checksum, the ledger,
 folder holds exactly the bytes that were landed.
 
 Credentials come from boto3's default chain (environment, profile, SSO,
-instance or task role), optionally a named ``profile``, optionally an STS
-assume-role per export (several payer accounts); never from the config.
+instance or task role), optionally a named ``profile``, or from the
+``AwsCredentials`` the DAG resolved from an Airflow connection (its keys,
+region, role and endpoint stand in for the chain's; the config's own region,
+role and endpoint win), optionally an STS assume-role per export (several
+payer accounts); never from the config.
 Throttling is retried by botocore's standard retry mode with bounded attempts.
 
 Must never map a key outside ``<sources>/aws/<bucket>/`` (keys with ``..``,
@@ -26,10 +29,13 @@ import re
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from pathlib import Path, PurePosixPath
-from typing import Any, TypeVar
+from typing import TYPE_CHECKING, Any, TypeVar
 
 from extractors.cloud import write_atomically
 from extractors.errors import CredentialsError, SourceError, SourceUnavailable
+
+if TYPE_CHECKING:
+    from extractors.credentials import AwsCredentials
 
 log = logging.getLogger(__name__)
 
@@ -184,12 +190,17 @@ class S3Store(ObjectStore):
         role_arn: str | None = None,
         endpoint_url: str | None = None,
         max_attempts: int = 5,
+        credentials: AwsCredentials | None = None,
     ) -> None:
         super().__init__(sources)
         self.max_attempts = max_attempts
-        self._client = self._make_client(region, profile, role_arn, endpoint_url)
+        if credentials is not None:
+            region = region or credentials.region_name
+            role_arn = role_arn or credentials.role_arn
+            endpoint_url = endpoint_url or credentials.endpoint_url
+        self._client = self._make_client(region, profile, role_arn, endpoint_url, credentials)
 
-    def _make_client(self, region, profile, role_arn, endpoint_url):
+    def _make_client(self, region, profile, role_arn, endpoint_url, credentials=None):
         import boto3
         from botocore.config import Config
 
@@ -201,10 +212,19 @@ class S3Store(ObjectStore):
             connect_timeout=10,
             read_timeout=60,
         )
-        session = self._call(
-            "opening the AWS session",
-            lambda: boto3.Session(profile_name=profile, region_name=region),
-        )
+        if credentials is not None and credentials.has_keys:
+            # The connection's keys replace the whole default chain (and any profile).
+            session = boto3.Session(
+                aws_access_key_id=credentials.access_key_id,
+                aws_secret_access_key=credentials.secret_access_key,
+                aws_session_token=credentials.session_token,
+                region_name=region,
+            )
+        else:
+            session = self._call(
+                "opening the AWS session",
+                lambda: boto3.Session(profile_name=profile, region_name=region),
+            )
         if role_arn:
             sts = session.client("sts", config=config, endpoint_url=endpoint_url)
             answer = self._call(
@@ -329,6 +349,7 @@ def store_for(
     role_arn: str | None = None,
     endpoint_url: str | None = None,
     max_attempts: int = 5,
+    credentials: AwsCredentials | None = None,
 ) -> ObjectStore:
     """The store a config section asks for (``storage: local`` or ``s3``)."""
     if storage == "s3":
@@ -339,5 +360,6 @@ def store_for(
             role_arn=role_arn,
             endpoint_url=endpoint_url,
             max_attempts=max_attempts,
+            credentials=credentials,
         )
     return LocalStore(sources)

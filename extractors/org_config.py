@@ -85,6 +85,8 @@ GCP_DATASET_PATTERN = re.compile(r"[A-Za-z0-9_]{1,1024}")
 GCP_LOCATION_PATTERN = re.compile(r"[A-Za-z0-9-]{2,40}")
 SUBSCRIPTION_PATTERN = re.compile(r"[0-9a-fA-F]{8}-([0-9a-fA-F]{4}-){3}[0-9a-fA-F]{12}")
 ENV_NAME_PATTERN = re.compile(r"[A-Z_][A-Z0-9_]*")
+# An Airflow connection id (the id, never the connection itself).
+CONNECTION_ID_PATTERN = re.compile(r"[A-Za-z0-9][A-Za-z0-9_.-]{0,249}")
 COUNTRY_PATTERN = re.compile(r"[A-Z]{2}")
 
 ORG_SOURCE = "org"
@@ -235,6 +237,8 @@ class ExportSource:
     endpoint_url: str | None = None
     max_attempts: int = 5
     locations: tuple[ExportLocation, ...] = ()
+    # An Airflow connection id whose credentials the DAG hands the extractor.
+    connection: str | None = None
 
     def __post_init__(self) -> None:
         if not self.locations and self.bucket:
@@ -255,6 +259,7 @@ class GcpBillingSource:
     repull_days: int = 3
     job_project: str | None = None  # project the query jobs run (and are billed) in
     location: str | None = None  # BigQuery location of the dataset, e.g. EU
+    connection: str | None = None  # Airflow connection id (google_cloud_platform)
 
 
 @dataclass(frozen=True)
@@ -264,6 +269,7 @@ class GcpCarbonSource:
     client: str = "local"  # local | bigquery
     job_project: str | None = None
     location: str | None = None
+    connection: str | None = None  # Airflow connection id (google_cloud_platform)
 
 
 @dataclass(frozen=True)
@@ -287,6 +293,7 @@ class AzureCarbonSource:
     max_attempts: int = 5
     # The name of the variable holding a token, never the token itself.
     token_env: str = "AZURE_CARBON_ACCESS_TOKEN"  # noqa: S105
+    connection: str | None = None  # Airflow connection id (azure: a service principal)
 
 
 @dataclass(frozen=True)
@@ -1135,6 +1142,13 @@ def _url(check: _Checker, node: dict, key: str, path: str) -> tuple[bool, str | 
     )
 
 
+def _connection(check: _Checker, node: dict, path: str) -> tuple[bool, str | None]:
+    """An optional Airflow connection id; the connection itself lives in Airflow."""
+    return _optional_text(
+        check, node, "connection", path, CONNECTION_ID_PATTERN, "an Airflow connection id"
+    )
+
+
 EXPORT_OPTIONAL = (
     "prefix",
     "storage",
@@ -1143,6 +1157,7 @@ EXPORT_OPTIONAL = (
     "role_arn",
     "endpoint_url",
     "max_attempts",
+    "connection",
 )
 EXPORT_ENTRY_KEYS = ("bucket", "prefix", "role_arn", "region")
 
@@ -1206,6 +1221,7 @@ def _export_source(check: _Checker, value: Any, path: str) -> ExportSource | Non
     )
     endpoint_ok, endpoint_url = _url(check, node, "endpoint_url", path)
     max_attempts = _optional_integer(check, node, "max_attempts", path, 5, 1, 20)
+    connection_ok, connection = _connection(check, node, path)
     defaults = {"bucket": bucket, "prefix": prefix or "", "role_arn": role_arn, "region": region}
     locations: list[ExportLocation] = []
     seen: set[tuple[str, str, str]] = set()
@@ -1222,7 +1238,9 @@ def _export_source(check: _Checker, value: Any, path: str) -> ExportSource | Non
             locations.append(location)
     if "exports" in node and isinstance(node["exports"], list) and not node["exports"]:
         check.fail(_at(path, "exports"), "expected at least one export name")
-    settings_ok = bucket_ok and region_ok and profile_ok and role_ok and endpoint_ok
+    settings_ok = (
+        bucket_ok and region_ok and profile_ok and role_ok and endpoint_ok and connection_ok
+    )
     if prefix is None or storage is None or max_attempts is None or not settings_ok:
         return None
     if not locations:
@@ -1238,6 +1256,7 @@ def _export_source(check: _Checker, value: Any, path: str) -> ExportSource | Non
         endpoint_url=endpoint_url,
         max_attempts=max_attempts,
         locations=tuple(locations),
+        connection=connection,
     )
 
 
@@ -1298,7 +1317,7 @@ def _gcp_billing(check: _Checker, value: Any, path: str) -> GcpBillingSource | N
         value,
         path,
         ("project", "dataset", "billing_account_id"),
-        ("client", "table", "repull_days", "job_project", "location"),
+        ("client", "table", "repull_days", "job_project", "location", "connection"),
     )
     if node is None:
         return None
@@ -1314,22 +1333,30 @@ def _gcp_billing(check: _Checker, value: Any, path: str) -> GcpBillingSource | N
     table = _optional_choice(check, node, "table", path, GCP_BILLING_TABLES)
     repull_days = _optional_integer(check, node, "repull_days", path, 3, 0, 60)
     job_ok, job_project, location = _bigquery_job(check, node, path)
+    connection_ok, connection = _connection(check, node, path)
     values = (project, dataset, account, client, table, repull_days)
-    if None in values or not job_ok:
+    if None in values or not (job_ok and connection_ok):
         return None
-    return GcpBillingSource(*values, job_project=job_project, location=location)
+    return GcpBillingSource(
+        *values, job_project=job_project, location=location, connection=connection
+    )
 
 
 def _gcp_carbon(check: _Checker, value: Any, path: str) -> GcpCarbonSource | None:
-    node = check.mapping(value, path, ("project", "dataset"), ("client", "job_project", "location"))
+    node = check.mapping(
+        value, path, ("project", "dataset"), ("client", "job_project", "location", "connection")
+    )
     if node is None:
         return None
     client = _optional_choice(check, node, "client", path, GCP_CLIENTS)
     project, dataset = _bigquery_names(check, node, path, client)
     job_ok, job_project, location = _bigquery_job(check, node, path)
-    if None in (project, dataset, client) or not job_ok:
+    connection_ok, connection = _connection(check, node, path)
+    if None in (project, dataset, client) or not (job_ok and connection_ok):
         return None
-    return GcpCarbonSource(project, dataset, client, job_project=job_project, location=location)
+    return GcpCarbonSource(
+        project, dataset, client, job_project=job_project, location=location, connection=connection
+    )
 
 
 def _focus(check: _Checker, value: Any, path: str) -> FocusSource | None:
@@ -1363,6 +1390,7 @@ def _azure_carbon(check: _Checker, value: Any, path: str) -> AzureCarbonSource |
             "page_size",
             "max_attempts",
             "token_env",
+            "connection",
         ),
     )
     if node is None:
@@ -1402,7 +1430,8 @@ def _azure_carbon(check: _Checker, value: Any, path: str) -> AzureCarbonSource |
         _optional_integer(check, node, "page_size", path, 5000, 1, 5000),
         _optional_integer(check, node, "max_attempts", path, 5, 1, 20),
     )
-    if None in values or not (base_ok and env_ok and subscriptions):
+    connection_ok, connection = _connection(check, node, path)
+    if None in values or not (base_ok and env_ok and connection_ok and subscriptions):
         return None
     if node.get("scopes") is not None and not scopes:
         return None
@@ -1418,6 +1447,7 @@ def _azure_carbon(check: _Checker, value: Any, path: str) -> AzureCarbonSource |
         page_size=page_size,
         max_attempts=max_attempts,
         token_env=token_env or defaults.token_env,
+        connection=connection,
     )
 
 

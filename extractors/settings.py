@@ -1,7 +1,8 @@
 """Where things live: every path and setting the extractors use, from env vars.
 
 One home for these so that the DAG, the CLI and the tests agree. Credentials
-never pass through here; they come from the providers' own chains.
+never pass through here; they come from the providers' own chains or, in the
+DAG, from an Airflow connection (``extractors.credentials``).
 """
 
 from __future__ import annotations

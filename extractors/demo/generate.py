@@ -1,9 +1,10 @@
 """Write the demo organisation Helio Labs' sources, byte-for-byte reproducibly.
 
-Helio Labs (fictional) runs three AI systems: ``llm-chat-api`` (production
+Helio Labs (fictional) runs four AI systems: ``llm-chat-api`` (production
 inference on AWS p5/g5), ``helio-lm-pretrain`` (monthly retraining on the
-on-premises Slurm cluster ``hpc1``, training data on S3) and
-``support-bot-finetune`` (weekly fine-tuning on GCP A100s), next to non-AI
+on-premises Slurm cluster ``hpc1``, training data on S3),
+``support-bot-finetune`` (weekly fine-tuning on GCP A100s) and
+``doc-embed-api`` (document embeddings served on Azure A100s), next to non-AI
 spend (web servers, a database, CFD simulations, teaching jobs) and a little
 AI-looking spend that no rule claims and must land in ``unattributed``.
 
@@ -16,7 +17,11 @@ of the data contract's "Source folders" table (docs/data-contract.md):
 * the GCP billing export and carbon footprint export as JSON lines (rows as the
   BigQuery client returns them, as dicts; carbon: last month unpublished);
 * ``sacct -P`` text per month, MLflow ``runs/search`` pages, hourly inference
-  traffic CSV.
+  traffic CSV;
+* Azure (``doc-embed-api``, an inference service on A100 VMs in West Europe,
+  and an untagged experiments VM): the FOCUS cost export per billing period
+  (gzip CSV and its manifest) and the Emissions Impact Dashboard history
+  export (mtCO2e; last month unpublished).
 
 The same arguments always give the same bytes: every random draw comes from a
 ``random.Random`` seeded with (seed, source, month); nothing reads the clock;
@@ -36,6 +41,7 @@ import base64
 import calendar
 import csv
 import datetime as dt
+import gzip
 import hashlib
 import io
 import json
@@ -1940,6 +1946,241 @@ def write_inference(out_dir: Path, period: Month, rows: list[list[str]]) -> None
 
 
 # --------------------------------------------------------------------------
+# Azure: FOCUS cost export and Emissions Impact Dashboard export
+# --------------------------------------------------------------------------
+
+AZURE_SUBSCRIPTION = "4f7c2a10-9b3e-4d5a-8c61-2e0f1b7a9d35"
+AZURE_SUBSCRIPTION_NAME = "helio-ml-azure"
+AZURE_BILLING_ACCOUNT = "/providers/Microsoft.Billing/billingAccounts/73194820"
+AZURE_ENROLLMENT = "73194820"
+AZURE_REGION = ("westeurope", "West Europe")
+AZURE_RESOURCE_GROUP = "/subscriptions/" + AZURE_SUBSCRIPTION + "/resourcegroups/ml-weu"
+# Pay-as-you-go list prices, USD.
+AZURE_NC24_PER_HOUR = 3.673  # Standard_NC24ads_A100_v4
+AZURE_T4_PER_HOUR = 0.526  # Standard_NC4as_T4_v3
+AZURE_LRS_PER_GB_MONTH = 0.0184
+AZURE_EMBEDDINGS_GB = 2048
+# Emissions the dashboard reports for the month (mtCO2e), from the month's
+# usage: a VM's draw (kW) x hours x PUE x grid (kgCO2e/kWh) / 1000, plus the
+# storage; Scope 3 and Scope 1 as shares of Scope 2. The demo's stand-in for
+# Microsoft's own model, which is not public.
+AZURE_KW = {"Standard_NC24ads_A100_v4": 0.45, "Standard_NC4as_T4_v3": 0.12}
+AZURE_STORAGE_KWH_PER_GB_MONTH = 0.003  # about 1.4 W per TB, three LRS replicas
+AZURE_PUE_GRID = 1.17 * 0.30
+AZURE_SCOPE_SHARES = {1: 0.004, 2: 1.0, 3: 0.42}
+# The dashboard publishes a month by the 19th of the next: the last one is not out yet.
+AZURE_EMISSIONS_UNPUBLISHED_MONTHS = 1
+DOC_EMBED_TAGS = {"ai-system": "doc-embed-api", "team": "search"}
+
+FOCUS_AZURE_COLUMNS = [
+    "BilledCost",
+    "BillingAccountId",
+    "BillingAccountName",
+    "BillingCurrency",
+    "BillingPeriodEnd",
+    "BillingPeriodStart",
+    "ChargeCategory",
+    "ChargeClass",
+    "ChargeDescription",
+    "ChargeFrequency",
+    "ChargePeriodEnd",
+    "ChargePeriodStart",
+    "ConsumedQuantity",
+    "ConsumedUnit",
+    "ContractedCost",
+    "EffectiveCost",
+    "InvoiceIssuerName",
+    "ListCost",
+    "ListUnitPrice",
+    "PricingCategory",
+    "PricingQuantity",
+    "PricingUnit",
+    "ProviderName",
+    "PublisherName",
+    "RegionId",
+    "RegionName",
+    "ResourceId",
+    "ResourceName",
+    "ResourceType",
+    "ServiceCategory",
+    "ServiceName",
+    "SkuId",
+    "SkuMeter",
+    "SubAccountId",
+    "SubAccountName",
+    "Tags",
+]
+
+
+@dataclass
+class _AzureMonth:
+    """The month's FOCUS rows and the usage the emissions export is derived from."""
+
+    rows: list[dict] = field(default_factory=list)
+    vm_hours: dict[str, float] = field(default_factory=lambda: defaultdict(float))
+    storage_gb_months: float = 0.0
+
+
+def build_azure_month(period: Month, seed: int) -> _AzureMonth:
+    """Daily FOCUS rows: two tagged A100 VMs serving ``doc-embed-api`` around the
+    clock, an untagged T4 experiments VM on weekdays, the embeddings' storage."""
+    rng = _rng(seed, "azure", period.label)
+    month = _AzureMonth()
+
+    def row(day: dt.datetime, resource: str, kind: str, quantity: float, price: float, **over):
+        cost = round(quantity * price, 6)
+        values = {
+            "BilledCost": cost,
+            "BillingAccountId": AZURE_BILLING_ACCOUNT,
+            "BillingAccountName": "Helio Labs",
+            "BillingCurrency": "USD",
+            "BillingPeriodEnd": _iso_z(period.end),
+            "BillingPeriodStart": _iso_z(period.start),
+            "ChargeCategory": "Usage",
+            "ChargeClass": None,
+            "ChargeFrequency": "Usage-Based",
+            "ChargePeriodEnd": _iso_z(day + dt.timedelta(days=1)),
+            "ChargePeriodStart": _iso_z(day),
+            "ConsumedQuantity": round(quantity, 6),
+            "ContractedCost": cost,
+            "EffectiveCost": cost,
+            "InvoiceIssuerName": "Microsoft",
+            "ListCost": cost,
+            "ListUnitPrice": price,
+            "PricingCategory": "Standard",
+            "PricingQuantity": round(quantity, 6),
+            "ProviderName": "Microsoft",
+            "PublisherName": "Microsoft",
+            "RegionId": AZURE_REGION[0],
+            "RegionName": AZURE_REGION[1],
+            "ResourceId": f"{AZURE_RESOURCE_GROUP}/providers/{kind}/{resource}",
+            "ResourceName": resource,
+            "SubAccountId": f"/subscriptions/{AZURE_SUBSCRIPTION}",
+            "SubAccountName": AZURE_SUBSCRIPTION_NAME,
+        }
+        values.update(over)
+        month.rows.append(values)
+
+    def vm(day, name: str, size: str, hours: float, price: float, tags: dict) -> None:
+        meter = size.removeprefix("Standard_").replace("_", " ")
+        row(
+            day,
+            name,
+            "microsoft.compute/virtualmachines",
+            hours,
+            price,
+            ChargeDescription=f"{meter} - {AZURE_REGION[1]}",
+            ConsumedUnit="Hours",
+            PricingUnit="1 Hour",
+            ResourceType="Virtual machine",
+            ServiceCategory="Compute",
+            ServiceName="Virtual Machines",
+            SkuId=_sku_id("azure", size),
+            SkuMeter=meter,
+            Tags=json.dumps(tags, sort_keys=True),
+        )
+        month.vm_hours[size] += hours
+
+    for number in range(1, period.days + 1):
+        day = period.day(number)
+        for replica in (1, 2):
+            size = "Standard_NC24ads_A100_v4"
+            vm(day, f"doc-embed-{replica}", size, 24.0, AZURE_NC24_PER_HOUR, DOC_EMBED_TAGS)
+        if day.weekday() < 5:
+            hours = float(rng.randint(2, 10))
+            vm(
+                day,
+                "exp-t4-1",
+                "Standard_NC4as_T4_v3",
+                hours,
+                AZURE_T4_PER_HOUR,
+                {"team": "research"},
+            )
+        gb_months = AZURE_EMBEDDINGS_GB / period.days
+        row(
+            day,
+            "docembedstore",
+            "microsoft.storage/storageaccounts",
+            gb_months,
+            AZURE_LRS_PER_GB_MONTH,
+            ChargeDescription="Hot LRS Data Stored",
+            ConsumedUnit="GB/Month",
+            PricingUnit="1 GB/Month",
+            ResourceType="Storage account",
+            ServiceCategory="Storage",
+            ServiceName="Storage Accounts",
+            SkuId=_sku_id("azure", "hot-lrs"),
+            SkuMeter="Hot LRS Data Stored",
+            Tags=json.dumps(DOC_EMBED_TAGS, sort_keys=True),
+        )
+        month.storage_gb_months += gb_months
+    return month
+
+
+def write_azure_focus(out_dir: Path, period: Month, azure: _AzureMonth) -> Path:
+    """One FOCUS 1.0 export run, as Cost Management writes it: gzip CSV and a manifest."""
+    buffer = io.StringIO()
+    writer = csv.DictWriter(buffer, FOCUS_AZURE_COLUMNS, lineterminator="\n")
+    writer.writeheader()
+    writer.writerows(azure.rows)
+    folder = out_dir / "focus" / "azure" / f"BILLING_PERIOD={period.label}"
+    data = folder / "part_0_0001.csv.gz"
+    data.parent.mkdir(parents=True, exist_ok=True)
+    data.write_bytes(gzip.compress(buffer.getvalue().encode("utf-8"), mtime=0))
+    manifest = {
+        "exportConfig": {"exportName": "helio-focus", "type": "FocusCost", "dataVersion": "1.0"},
+        "runInfo": {
+            "runId": _uuid("azure-focus", period.label),
+            "submittedTime": _iso_z(period.end),
+        },
+        "blobs": [{"blobName": data.name, "byteCount": data.stat().st_size}],
+    }
+    _write_text(folder / "manifest.json", json.dumps(manifest, indent=1) + "\n")
+    return data
+
+
+def build_azure_emissions_rows(period: Month, azure: _AzureMonth) -> list[dict]:
+    """The month's EnrollmentEmission rows: service x scope, mtCO2e."""
+    services = {
+        ("Virtual Machines", "NCadsA100v4 and NCasT4v3 Series"): sum(
+            AZURE_KW[size] * hours for size, hours in sorted(azure.vm_hours.items())
+        ),
+        ("Storage", "Hot LRS"): azure.storage_gb_months * AZURE_STORAGE_KWH_PER_GB_MONTH,
+    }
+    rows = []
+    for (service, sub_service), kwh in services.items():
+        scope2_t = kwh * AZURE_PUE_GRID / 1000
+        for scope_id, share in AZURE_SCOPE_SHARES.items():
+            rows.append(
+                {
+                    "dateKey": f"{period.compact}01",
+                    "enrollmentId": AZURE_ENROLLMENT,
+                    "subscriptionId": AZURE_SUBSCRIPTION,
+                    "subscriptionName": AZURE_SUBSCRIPTION_NAME,
+                    "azureServiceName": service,
+                    "subService": sub_service,
+                    "azureRegionName": AZURE_REGION[1],
+                    "scope": f"Scope {scope_id}",
+                    "scopeId": scope_id,
+                    "totalEmissions": f"{scope2_t * share:.6f}",  # as the export writes it
+                }
+            )
+    return rows
+
+
+def write_azure_emissions(out_dir: Path, periods: list[Month], rows: list[dict]) -> Path:
+    """The dashboard's history export: every published month in one CSV."""
+    buffer = io.StringIO()
+    writer = csv.DictWriter(buffer, list(rows[0]), lineterminator="\n")
+    writer.writeheader()
+    writer.writerows(rows)
+    name = f"EnrollmentEmission_{periods[0].compact}01_{periods[-1].compact}01.csv"
+    path = out_dir / "azure" / "emissions_export" / name
+    _write_text(path, buffer.getvalue())
+    return path
+
+
+# --------------------------------------------------------------------------
 # Entry points
 # --------------------------------------------------------------------------
 
@@ -1951,6 +2192,8 @@ GENERATED_DIRS = [
     Path("slurm") / SLURM_CLUSTER,
     Path("mlflow"),
     Path("inference"),
+    Path("azure") / "emissions_export",
+    Path("focus") / "azure",
 ]
 # Publication lags at the snapshot (the end of the last generated month).
 AWS_CARBON_UNPUBLISHED_MONTHS = 2
@@ -1976,6 +2219,8 @@ def _generate(out_dir: Path, start_month: str, months: int, seed: int) -> dict[s
         shutil.rmtree(out_dir / relative, ignore_errors=True)
 
     counts: dict[str, int] = defaultdict(int)
+    azure_emissions: list[dict] = []
+    azure_published: list[Month] = []
     jobs = plan_slurm(periods, seed, snapshot)
     gcp_billing_dir = (
         out_dir
@@ -2021,6 +2266,16 @@ def _generate(out_dir: Path, start_month: str, months: int, seed: int) -> dict[s
         inference = build_inference_rows(period, index, seed)
         write_inference(out_dir, period, inference)
         counts["inference_rows"] += len(inference)
+
+        azure = build_azure_month(period, seed)
+        write_azure_focus(out_dir, period, azure)
+        counts["azure_focus_rows"] += len(azure.rows)
+        if remaining >= AZURE_EMISSIONS_UNPUBLISHED_MONTHS:
+            azure_emissions += build_azure_emissions_rows(period, azure)
+            azure_published.append(period)
+    if azure_emissions:
+        write_azure_emissions(out_dir, azure_published, azure_emissions)
+        counts["azure_emissions_rows"] = len(azure_emissions)
     counts["slurm_jobs"] = len(jobs)
     return dict(counts)
 

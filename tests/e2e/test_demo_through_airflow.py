@@ -4,8 +4,9 @@ GIVEN the demo generator's sources for 2025-01..2025-02,
 WHEN the nightly DAG runs, then runs again on the same inputs, then runs once
 more after a CUR chunk was corrupted,
 THEN the first run publishes a warehouse in which nothing was lost (every
-dollar of the CUR and GCP bills and every Slurm GPU-hour is in the facts, the
-untagged part in `unattributed`), the second run changes no figure and no
+dollar of the CUR, GCP and Azure FOCUS bills and every Slurm GPU-hour is in
+the facts, the untagged part in `unattributed`), Azure's own emissions are
+allocated to its systems by cost, the second run changes no figure and no
 landed byte, and the third fails at the extract naming the file while the
 landing folder stays exactly as it was and the warehouse, rebuilt from it by
 the rest of the pipeline, keeps every figure.
@@ -64,12 +65,14 @@ def test_every_dollar_of_the_bills_reaches_the_facts(demo):
         "line_item_unblended_cost"
     )
     gcp = pq.read_table(work / "landing" / "gcp_billing" / "billing_export").column("cost")
+    azure = pq.read_table(work / "landing" / "focus" / "cost_line_items").column("BilledCost")
     with duckdb.connect(str(work / "warehouse" / "ai_carbon.duckdb"), read_only=True) as con:
         [(facts_cost,)] = con.execute(
             "select sum(cost) from fct_emissions "
-            "where method = 'location' and source in ('aws_cur', 'gcp_billing')"
+            "where method = 'location' and source in ('aws_cur', 'gcp_billing', 'focus')"
         ).fetchall()
-    assert facts_cost == pytest.approx(sum(cur.to_pylist()) + sum(gcp.to_pylist()), rel=1e-9)
+    billed = sum(cur.to_pylist()) + sum(gcp.to_pylist()) + sum(azure.to_pylist())
+    assert facts_cost == pytest.approx(billed, rel=1e-9)
 
 
 def test_untagged_spend_lands_in_unattributed_and_every_system_appears(demo):
@@ -82,8 +85,48 @@ def test_untagged_spend_lands_in_unattributed_and_every_system_appears(demo):
             "select sum(kg_co2e) from fct_emissions "
             "where system_id = 'unattributed' and method = 'location'"
         ).fetchall()
-    assert {"llm-chat-api", "helio-lm-pretrain", "support-bot-finetune", "unattributed"} <= systems
+    assert {
+        "llm-chat-api",
+        "helio-lm-pretrain",
+        "support-bot-finetune",
+        "doc-embed-api",
+        "unattributed",
+    } <= systems
     assert unattributed_kg > 0
+
+
+def test_azures_own_emissions_are_allocated_to_its_systems_by_cost(demo):
+    work, _, _ = demo
+    with duckdb.connect(str(work / "warehouse" / "ai_carbon.duckdb"), read_only=True) as con:
+        allocated = dict(
+            con.execute(
+                "select system_id, sum(kg_co2e) from fct_emissions "
+                "where source = 'focus' and method = 'location' and tier = 'provider_reported' "
+                "and month = date '2025-01-01' group by system_id"
+            ).fetchall()
+        )
+        [(status, provider_kg)] = con.execute(
+            "select status, provider_location_kg from fct_cloud_carbon_reconciliation "
+            "where provider = 'azure' and month = date '2025-01-01'"
+        ).fetchall()
+        [(february,)] = con.execute(
+            "select distinct tier from fct_emissions "
+            "where source = 'focus' and month = date '2025-02-01'"
+        ).fetchall()
+    # The export's January rows (mtCO2e), VMs + storage, scopes 1-3:
+    # 0.000964 + 0.241053 + 0.101242 + 0.000009 + 0.002157 + 0.000906 = 0.346331 t = 346.331 kg
+    assert status == "provider_reported"
+    assert provider_kg == pytest.approx(346.331, abs=1e-9)
+    # Shared by January's billed cost in the subscription x West Europe cell:
+    # doc-embed-api  2 VMs x 744 h x $3.673 + 2,048 GB-months x $0.0184 = $5,503.1072
+    #                (the generator rounds each day's storage row: $5,503.107197 billed)
+    # unattributed   the untagged T4 VM, 143 h x $0.526 = $75.218
+    # 346.331 x 5503.107197 / 5578.325197 = 341.661 kg; 346.331 x 75.218 / 5578.325197 = 4.670 kg
+    assert allocated["doc-embed-api"] == pytest.approx(346.331 * 5503.107197 / 5578.325197)
+    assert allocated["unattributed"] == pytest.approx(346.331 * 75.218 / 5578.325197)
+    assert sum(allocated.values()) == pytest.approx(346.331)
+    # February is not published yet (the dashboard's lag): estimated bottom-up
+    assert february == "estimated"
 
 
 def test_a_second_run_on_the_same_inputs_changes_nothing(demo):

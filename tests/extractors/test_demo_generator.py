@@ -4,12 +4,16 @@ The generator feeds the demo, the end-to-end test and CI, so these tests pin
 what the extractors rely on: the same bytes on every run, the layout of the
 data contract, manifests that point at real chunks, and the awkward cases the
 pipeline must handle (Tax and Credit rows, untagged spend, jobs crossing a
-month end, two carbon model versions, unpublished months, idle nights).
+month end, two carbon model versions, unpublished months, idle nights, Azure
+delivered as FOCUS cost files and an emissions export in tonnes).
 """
 
 from __future__ import annotations
 
+import csv
+import gzip
 import hashlib
+import io
 import json
 from pathlib import Path
 
@@ -321,6 +325,53 @@ def test_inference_is_idle_at_night(demo):
     assert max(night) < 0.01 * peak
     search = [line.split(",") for line in lines[1:] if ",internal-search," in line]
     assert search and all(fields[3] == "" for fields in search)
+
+
+def read_azure_focus(demo: Path, month: str) -> list[dict]:
+    path = demo / "focus" / "azure" / f"BILLING_PERIOD={month}" / "part_0_0001.csv.gz"
+    return list(csv.DictReader(io.StringIO(gzip.decompress(path.read_bytes()).decode())))
+
+
+def test_azure_focus_export_per_billing_period(demo):
+    folders = sorted((demo / "focus" / "azure").iterdir())
+    assert [f.name for f in folders] == [f"BILLING_PERIOD=2025-{m:02d}" for m in range(1, 13)]
+    assert sorted(p.name for p in folders[0].iterdir()) == ["manifest.json", "part_0_0001.csv.gz"]
+    rows = read_azure_focus(demo, "2025-01")
+    assert {row["ProviderName"] for row in rows} == {"Microsoft"}
+    assert {row["SubAccountId"] for row in rows} == {
+        "/subscriptions/4f7c2a10-9b3e-4d5a-8c61-2e0f1b7a9d35"
+    }
+    assert {row["BillingPeriodStart"] for row in rows} == {"2025-01-01T00:00:00Z"}
+    served = [row for row in rows if "doc-embed-api" in row["Tags"]]
+    vms = [row for row in served if row["ServiceName"] == "Virtual Machines"]
+    # two A100 VMs around the clock: 2 x 31 days x 24 h = 1,488 h at $3.673 = $5,465.424
+    assert sum(float(row["ConsumedQuantity"]) for row in vms) == pytest.approx(1488)
+    assert sum(float(row["BilledCost"]) for row in vms) == pytest.approx(5465.424)
+    assert {row["SkuMeter"] for row in vms} == {"NC24ads A100 v4"}
+    # the experiments VM carries no ai-system tag: it must land in `unattributed`
+    assert any(row["ResourceName"] == "exp-t4-1" and "ai-system" not in row["Tags"] for row in rows)
+
+
+def test_azure_emissions_export_in_tonnes_with_the_last_month_unpublished(demo):
+    [path] = (demo / "azure" / "emissions_export").iterdir()
+    assert path.name == "EnrollmentEmission_20250101_20251101.csv"
+    rows = list(csv.DictReader(path.open()))
+    assert {row["dateKey"] for row in rows} == {f"2025{m:02d}01" for m in range(1, 12)}
+    january = {
+        (row["azureServiceName"], row["scope"]): float(row["totalEmissions"])
+        for row in rows
+        if row["dateKey"] == "20250101"
+    }
+    # storage: 2,048 GB-months x 0.003 kWh x PUE 1.17 x 0.30 kg/kWh = 2.156544 kg = 0.002157 t
+    assert january[("Storage", "Scope 2")] == 0.002157
+    # VMs: (A100 hours x 0.45 kW + T4 hours x 0.12 kW) x 1.17 x 0.30 / 1000 t
+    focus = read_azure_focus(demo, "2025-01")
+    t4_hours = sum(float(r["ConsumedQuantity"]) for r in focus if r["ResourceName"] == "exp-t4-1")
+    expected = (1488 * 0.45 + t4_hours * 0.12) * 1.17 * 0.30 / 1000
+    assert january[("Virtual Machines", "Scope 2")] == pytest.approx(expected, abs=5e-7)
+    # Scope 3 is 0.42 of Scope 2 and Scope 1 0.004, per service
+    assert january[("Virtual Machines", "Scope 3")] == pytest.approx(0.42 * expected, abs=5e-7)
+    assert january[("Virtual Machines", "Scope 1")] == pytest.approx(0.004 * expected, abs=5e-7)
 
 
 def test_rejects_a_bad_start_month(tmp_path):

@@ -29,6 +29,7 @@ def test_the_example_config_loads():
         "llm-chat-api",
         "helio-lm-pretrain",
         "support-bot-finetune",
+        "doc-embed-api",
     ]
     assert config.sites[0].pue[1].valid_to is None
     assert config.clusters[0].partitions == {"gpu-a100": "A100", "gpu-h100": "H100"}
@@ -37,6 +38,8 @@ def test_the_example_config_loads():
     assert [(t.id, t.baseline_year, t.target_year, t.method) for t in config.targets] == [
         ("ai-2030", 2025, 2030, "market")
     ]
+    assert config.sources.focus.providers == ("azure",)
+    assert config.sources.azure_emissions_export is not None
 
 
 def test_example_lands_every_org_table(landing):
@@ -61,6 +64,7 @@ def test_example_lands_every_org_table(landing):
         (5, "helio-lm-pretrain", "aws_tag", "ai-system", "helio-lm-pretrain"),
         (6, "support-bot-finetune", "gcp_label", "ai-system", "support-bot-finetune"),
         (7, "support-bot-finetune", "mlflow_experiment", None, "support-bot-ft"),
+        (8, "doc-embed-api", "azure_tag", "ai-system", "doc-embed-api"),
     ]
     settings = {r["key"]: r["value"] for r in org_table(landing, "settings").to_pylist()}
     assert settings == {

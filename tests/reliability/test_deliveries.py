@@ -74,13 +74,14 @@ def test_an_export_saved_twice_under_two_names_is_not_counted_twice(workspace):
     folder = workspace.sources / "focus" / "acme"
     folder.mkdir(parents=True)
     shutil.copyfile(FOCUS_SAMPLE, folder / "export.csv")
+    september = workspace.landing / "focus" / "cost_line_items" / "month=2024-09"
     workspace.extract("focus", ("2024-09",))
-    once = pq.read_table(workspace.landing / "focus" / "cost_line_items")
+    once = pq.read_table(september)
     shutil.copyfile(FOCUS_SAMPLE, folder / "export (1).csv")
     # WHEN the month is extracted again
     workspace.extract("focus", ("2024-09",))
     # THEN it holds each row once: same count, same billed cost
-    twice = pq.read_table(workspace.landing / "focus" / "cost_line_items")
+    twice = pq.read_table(september)
     assert twice.num_rows == once.num_rows == 999
     assert sum(twice["BilledCost"].to_pylist()) == pytest.approx(
         sum(once["BilledCost"].to_pylist()), rel=1e-12
@@ -161,12 +162,16 @@ EID_HEADER = (
 
 def test_two_overlapping_history_exports_are_refused_not_summed(workspace):
     # GIVEN the Emissions Impact Dashboard exported twice into the folder: a
-    # January-February history, and later a January-March one (Jan restated)
+    # January-February history, and later a January-March one (Jan restated),
+    # in place of the demo's own export
     config = yaml.safe_load(workspace.config.read_text())
     config["sources"]["azure_emissions_export"] = {}
     workspace.config.write_text(yaml.safe_dump(config, allow_unicode=True))
     folder = workspace.sources / "azure" / "emissions_export"
+    shutil.rmtree(folder, ignore_errors=True)
     folder.mkdir(parents=True)
+    january = workspace.landing / "azure_carbon" / "emissions_export" / "month=2025-01"
+    before = parquet_digest(workspace.landing)
     row = "{},E1,sub-1,ML,Virtual Machines,NCv3,West Europe,Scope 2,2,{}"
     (folder / "history-2025-02.csv").write_text(
         "\n".join([EID_HEADER, row.format(20250101, 1.25), row.format(20250201, 2.5)]) + "\n"
@@ -189,9 +194,9 @@ def test_two_overlapping_history_exports_are_refused_not_summed(workspace):
         match=r"history-2025-02.csv, .*history-2025-03.csv all hold 2025-01 of enrollment E1",
     ):
         workspace.extract("azure_emissions_export", ("2025-01",))
-    assert not (workspace.landing / "azure_carbon").exists()
+    assert parquet_digest(workspace.landing) == before
     # AND once the older export is removed, January lands from the newer one
     (folder / "history-2025-02.csv").unlink()
     workspace.extract("azure_emissions_export", ("2025-01",))
-    table = pq.read_table(workspace.landing / "azure_carbon" / "emissions_export")
+    table = pq.read_table(january / "part-0.parquet")
     assert table["totalEmissions"].to_pylist() == [1.5]

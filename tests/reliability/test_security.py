@@ -1,19 +1,30 @@
-"""Security: no credential in the repository, least privilege as files, analysts read-only.
+"""Security: no credential in the repository, least privilege as files, analysts read-only,
+and an Airflow connection's secret kept out of what the DAG resolves, logs and raises.
 
-(Fake secrets planted in every credential channel of a whole Airflow run, and
-every log and artifact scanned for them: test_through_airflow.py.)
+(Fake secrets planted in every credential channel of a whole Airflow run,
+Airflow connections named in the config included, and every log and artifact
+scanned for them: test_through_airflow.py; an S3 read signed with a
+connection's keys, scanned the same way:
+tests/extractors/cloud/test_connections_through_airflow.py.)
 """
 
 from __future__ import annotations
 
+import dataclasses
+import importlib.util
 import json
+import logging
 import re
+import secrets
 import subprocess
 
 import duckdb
+import pytest
 import yaml
+from airflow.sdk.exceptions import AirflowFailException
 from harness import parquet_digest, sha256
 
+from extractors.org_config import load_config
 from helpers import ROOT
 from transform.sql import connect
 
@@ -97,6 +108,65 @@ def test_no_credential_in_the_repository_or_its_config_examples():
                     found.append(f"{name}: {m.group()}")
     # THEN none holds an access key, a private key, or a secret in a config-like file
     assert found == []
+
+
+def nightly_dag_module():
+    spec = importlib.util.spec_from_file_location(
+        "ai_carbon_nightly", ROOT / "dags" / "ai_carbon_nightly.py"
+    )
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+def test_a_connection_secret_stays_out_of_what_the_dag_resolves_logs_and_raises(
+    monkeypatch, caplog
+):
+    # GIVEN connections in the environment, as a deployment defines them, each
+    # carrying a fresh planted secret: a good aws one, an aws one given to a GCP
+    # source (wrong type), and a config naming them and a missing one
+    aws_secret, gcp_secret = (f"planted-{secrets.token_hex(12)}" for _ in range(2))
+    monkeypatch.setenv(
+        "AIRFLOW_CONN_SEC_AWS",
+        json.dumps(
+            {
+                "conn_type": "aws",
+                "login": "AKIAFAKEPLANTED00000",
+                "password": aws_secret,
+                "extra": {"region_name": "eu-west-1", "aws_session_token": aws_secret + "-t"},
+            }
+        ),
+    )
+    monkeypatch.setenv(
+        "AIRFLOW_CONN_SEC_WRONG_TYPE",
+        json.dumps({"conn_type": "aws", "login": "fake-id", "password": gcp_secret}),
+    )
+    dag = nightly_dag_module()
+    config = load_config(ROOT / "config" / "org.example.yml")
+
+    def naming(**connections):
+        sections = {
+            name: dataclasses.replace(getattr(config.sources, name), connection=conn_id)
+            for name, conn_id in connections.items()
+        }
+        return dataclasses.replace(config, sources=dataclasses.replace(config.sources, **sections))
+
+    caplog.set_level(logging.DEBUG)
+    # WHEN the DAG's extract task resolves them
+    credentials = dag.source_credentials("aws_cur", naming(aws_cur="sec_aws"))
+    failures = []
+    for source, conn_id in (("gcp_billing", "sec_wrong_type"), ("aws_carbon", "sec_missing")):
+        with pytest.raises(AirflowFailException) as failure:
+            dag.source_credentials(source, naming(**{source: conn_id}))
+        failures.append(failure.value)
+    # THEN the extractor gets the keys, while the value's repr, the refusals
+    # (naming the connection and what is wrong) and every log record hold no secret
+    assert credentials.secret_access_key == aws_secret
+    assert "needs one of type google_cloud_platform" in str(failures[0])
+    assert "'sec_missing' could not be read" in str(failures[1])
+    shown = [repr(credentials), str(credentials), *map(str, failures), caplog.text]
+    shown += [repr(f.__cause__) for f in failures]
+    assert not [text for text in shown if aws_secret in text or gcp_secret in text]
 
 
 def test_the_aws_policies_grant_reads_of_the_export_prefixes_only():

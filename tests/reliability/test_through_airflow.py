@@ -4,7 +4,9 @@ GIVEN the published 2025 warehouse of the demo organisation (with its hostile
 names and one unusable line; frozen as a disclosure where the tree can),
 three live sources whose server refuses the token and echoes it back, and
 fake secrets planted in the AWS variables, a Google key file, the Azure,
-MLflow and Prometheus token variables and an Airflow connection:
+MLflow and Prometheus token variables and two Airflow connections that the
+config names (AWS keys for the CUR, a service account key for GCP billing), so
+their secrets pass through the extract tasks:
 
 1. a build is killed (SIGKILL to it and its dbt) while dbt writes;
 2. two `airflow dags test` runs of the nightly DAG start together;
@@ -64,6 +66,7 @@ def planted() -> dict[str, str]:
             "MLFLOW_TRACKING_TOKEN",
             "PROMETHEUS_TOKEN",
             "AIRFLOW_CONN_PASSWORD",
+            "AIRFLOW_CONN_GCP_PRIVATE_KEY",
         )
     }
 
@@ -126,6 +129,9 @@ def night(airflow_db, baseline, later_sources, tmp_path_factory) -> Night:
     }
     config["sources"]["mlflow"] = {"tracking_uri": server.url, "token_env": "MLFLOW_TRACKING_TOKEN"}
     config["sources"]["dcgm"] = {"url": server.url, "token_env": "PROMETHEUS_TOKEN"}
+    # The connections are resolved and handed to the extractors every night.
+    config["sources"]["aws_cur"]["connection"] = "ai_carbon_s3"
+    config["sources"]["gcp_billing"]["connection"] = "ai_carbon_gcp"
     workspace.config.write_text(yaml.safe_dump(config, allow_unicode=True))
     fakes = planted()
     key_file = root / "gcp-service-account.json"
@@ -154,6 +160,22 @@ def night(airflow_db, baseline, later_sources, tmp_path_factory) -> Night:
         "PROMETHEUS_TOKEN": fakes["PROMETHEUS_TOKEN"],
         "AIRFLOW_CONN_AI_CARBON_S3": (
             f"aws://AKIAPLANTEDPLANTED00:{fakes['AIRFLOW_CONN_PASSWORD']}@/?region_name=eu-west-1"
+        ),
+        "AIRFLOW_CONN_AI_CARBON_GCP": json.dumps(
+            {
+                "conn_type": "google_cloud_platform",
+                "extra": {
+                    "keyfile_dict": json.dumps(
+                        {
+                            "type": "service_account",
+                            "project_id": "helio-finops",
+                            "private_key": fakes["AIRFLOW_CONN_GCP_PRIVATE_KEY"],
+                            "client_email": "ai-carbon@helio-finops.iam.gserviceaccount.com",
+                            "token_uri": "https://oauth2.googleapis.com/token",
+                        }
+                    )
+                },
+            }
         ),
     }
     night = Night(

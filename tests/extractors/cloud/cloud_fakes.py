@@ -225,3 +225,118 @@ def carbon_row(version: str, lbm: float, refreshed: dt.datetime, scopes: bool, *
             row[f"{prefix}_unit"] = "MTCO2e"
     row.update(over)
     return row
+
+
+# --- S3 over HTTP that checks who signed -------------------------------------------
+
+
+class SignedS3:
+    """A handler for ``LocalServer``: S3 ListObjectsV2 and GetObject (path-style),
+    served from a moto bucket, answering only requests signed (SigV4) with the
+    one access key and secret it is given.
+
+    moto's own server needs Flask, which the frozen requirements leave out;
+    this front lets a task in another process (``airflow dags test``) read a
+    moto bucket, and proves it signed with exactly these credentials.
+    """
+
+    def __init__(self, s3, access_key_id: str, secret_access_key: str) -> None:
+        self.s3 = s3  # a boto3 client inside mock_aws
+        self.access_key_id = access_key_id
+        self.secret_access_key = secret_access_key
+        self.signed_by: list[str] = []  # the access key id of every accepted request
+
+    def __call__(self, request: Request) -> Response:
+        problem = self._check_signature(request)
+        if problem:
+            return _s3_error(403, *problem)
+        bucket, _, key = request.path.lstrip("/").partition("/")
+        from urllib.parse import unquote
+
+        key = unquote(key)
+        if request.method == "GET" and not key:
+            return self._list(bucket, request.query.get("prefix", [""])[0])
+        if request.method in ("GET", "HEAD"):
+            return self._get(bucket, key, request.headers.get("if-match"))
+        return _s3_error(405, "MethodNotAllowed", "read-only fake")
+
+    def _check_signature(self, request: Request) -> tuple[str, str] | None:
+        from urllib.parse import quote
+
+        from botocore.auth import S3SigV4Auth
+        from botocore.awsrequest import AWSRequest
+        from botocore.credentials import Credentials
+
+        header = request.headers.get("authorization", "")
+        fields = dict(
+            part.strip().split("=", 1)
+            for part in header.partition(" ")[2].split(",")
+            if "=" in part
+        )
+        if not header.startswith("AWS4-HMAC-SHA256") or "Credential" not in fields:
+            return "AccessDenied", "unsigned request"
+        key_id, _, region, service, _ = fields["Credential"].split("/")
+        if key_id != self.access_key_id:
+            return "InvalidAccessKeyId", "unknown access key"
+        signed = fields["SignedHeaders"].split(";")
+        query = "&".join(
+            f"{quote(name, safe='-_.~')}={quote(value, safe='-_.~')}"
+            for name, values in sorted(request.query.items())
+            for value in values
+        )
+        url = f"http://{request.headers['host']}{request.path}" + (f"?{query}" if query else "")
+        aws_request = AWSRequest(
+            method=request.method,
+            url=url,
+            headers={name: request.headers[name] for name in signed if name != "host"},
+            data=request.body,
+        )
+        aws_request.context["timestamp"] = request.headers["x-amz-date"]
+        signer = S3SigV4Auth(Credentials(key_id, self.secret_access_key), service, region)
+        canonical = signer.canonical_request(aws_request)
+        expected = signer.signature(signer.string_to_sign(aws_request, canonical), aws_request)
+        if expected != fields.get("Signature"):
+            return "SignatureDoesNotMatch", "signature does not match"
+        self.signed_by.append(key_id)
+        return None
+
+    def _list(self, bucket: str, prefix: str) -> Response:
+        items = []
+        for page in self.s3.get_paginator("list_objects_v2").paginate(Bucket=bucket, Prefix=prefix):
+            items.extend(page.get("Contents", []))
+        contents = "".join(
+            f"<Contents><Key>{item['Key']}</Key><Size>{item['Size']}</Size>"
+            f"<ETag>{_xml_text(item['ETag'])}</ETag>"
+            "<LastModified>2025-01-01T00:00:00.000Z</LastModified>"
+            "<StorageClass>STANDARD</StorageClass></Contents>"
+            for item in items
+        )
+        body = (
+            '<?xml version="1.0" encoding="UTF-8"?>\n'
+            '<ListBucketResult xmlns="http://s3.amazonaws.com/doc/2006-03-01/">'
+            f"<Name>{bucket}</Name><Prefix>{prefix}</Prefix><KeyCount>{len(items)}</KeyCount>"
+            f"<MaxKeys>1000</MaxKeys><IsTruncated>false</IsTruncated>{contents}</ListBucketResult>"
+        )
+        return Response(200, body.encode(), {"Content-Type": "application/xml"})
+
+    def _get(self, bucket: str, key: str, if_match: str | None) -> Response:
+        answer = self.s3.get_object(Bucket=bucket, Key=key)
+        if if_match and if_match != answer["ETag"]:
+            return _s3_error(412, "PreconditionFailed", "etag changed")
+        return Response(
+            200,
+            answer["Body"].read(),
+            {"ETag": answer["ETag"], "Content-Type": "application/octet-stream"},
+        )
+
+
+def _xml_text(value: str) -> str:
+    return value.replace("&", "&amp;").replace('"', "&quot;").replace("<", "&lt;")
+
+
+def _s3_error(status: int, code: str, message: str) -> Response:
+    body = (
+        f'<?xml version="1.0" encoding="UTF-8"?>\n<Error><Code>{code}</Code>'
+        f"<Message>{message}</Message></Error>"
+    )
+    return Response(status, body.encode(), {"Content-Type": "application/xml"})

@@ -203,7 +203,7 @@ def bigquery(monkeypatch, http_server):
         fake = FakeBigQuery(answer, page_rows)
         server = http_server(fake)
 
-        def make_client(project, location=None):
+        def make_client(project, location=None, credentials=None):
             return bq.Client(
                 project=project,
                 location=location,

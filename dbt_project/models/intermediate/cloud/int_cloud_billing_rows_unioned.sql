@@ -11,12 +11,13 @@
 -- provider, billing account and month are kept - the provider's native export
 -- (CUR 2.0, GCP billing export), then AWS's FOCUS export, then FOCUS files.
 -- Azure publishes carbon per subscription, so an Azure subscription is its
--- own billing account here.
+-- own billing account here. AWS rows are CUR line items already summed to
+-- the grain the maths needs (int_aws_cur_line_items_aggregated).
 with
 
 aws_line_items as (
 
-    select * from {{ ref('stg_aws__cur_line_items') }}
+    select * from {{ ref('int_aws_cur_line_items_aggregated') }}
 
 ),
 
@@ -35,7 +36,7 @@ focus_line_items as (
 aws_rows as (
 
     select
-        cur_line_item_id as billing_row_id,
+        cur_line_item_group_id as billing_row_id,
         'aws_cur' as source,
         provider,
         payer_account_id as billing_account_id,
@@ -49,7 +50,7 @@ aws_rows as (
         -- savings-plan / reservation bookkeeping carry cost only
         (
             line_item_type not in ('Usage', 'DiscountedUsage', 'SavingsPlanCoveredUsage')
-            or coalesce(usage_amount, 0) <= 0
+            or not has_usage
         ) as is_cost_only,
         usage_type,
         instance_type,

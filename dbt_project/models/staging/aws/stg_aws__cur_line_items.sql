@@ -38,7 +38,9 @@ renamed as (
         cast({{ dbt.date_trunc('month', 'cast(bill_billing_period_start_date as timestamp)') }} as date)
             as billing_month,
         cast(line_item_usage_start_date as timestamp) as usage_start_at,
-        cast(line_item_usage_end_date as timestamp) as usage_end_at
+        cast(line_item_usage_end_date as timestamp) as usage_end_at,
+        -- the landed partition (YYYY-MM): a filter on it reads that partition's files only
+        month as landing_month
 
     from source
 

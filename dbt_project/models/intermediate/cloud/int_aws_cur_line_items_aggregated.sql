@@ -8,7 +8,8 @@
 }}
 -- CUR line items summed to the grain the carbon maths needs, before any join:
 -- payer and usage account x service x region x usage type x instance type x
--- resource x tags (what attribution reads) x line item type x month, with
+-- resource x tags (what attribution reads; grouped as delivered, then cleaned
+-- once per group) x line item type x month, with
 -- usage and cost summed. Energy, cost shares and provider allocation are all
 -- linear in usage and cost within such a group, so every figure downstream is
 -- the one the line items would give; rows with and without usage stay apart
@@ -55,7 +56,7 @@ aggregated as (
         instance_type,
         region_code,
         currency,
-        resource_tags,
+        delivered_resource_tags,
         coalesce(usage_amount, 0) > 0 as has_usage,
 
         -- measures
@@ -79,7 +80,7 @@ aggregated as (
         instance_type,
         region_code,
         currency,
-        resource_tags,
+        delivered_resource_tags,
         coalesce(usage_amount, 0) > 0,
         billing_month,
         landing_month
@@ -89,7 +90,26 @@ aggregated as (
 final as (
 
     select
-        *,
+        cur_line_item_group_id,
+        payer_account_id,
+        usage_account_id,
+        resource_id,
+        provider,
+        line_item_type,
+        product_code,
+        usage_type,
+        pricing_unit,
+        instance_type,
+        region_code,
+        currency,
+        -- as stg_aws__cur_line_items cleans them, once per group
+        {{ cur_tags_without_user_prefix('delivered_resource_tags') }} as resource_tags,
+        has_usage,
+        usage_amount,
+        unblended_cost,
+        line_items,
+        billing_month,
+        landing_month,
         {{ landing_fingerprint_of('landing_month', fingerprints) }} as landing_fingerprint
     from aggregated
 

@@ -28,6 +28,9 @@ renamed as (
         line_item_currency_code as currency,
         -- rules name tag keys as set on the resource: CUR's `user_` prefix goes
         {{ cur_tags_without_user_prefix('resource_tags') }} as resource_tags,
+        -- as delivered: models that sum line items group on it and clean the
+        -- few distinct tag sets afterwards instead of every line item
+        resource_tags as delivered_resource_tags,
         _source_file as source_file,
 
         -- measures

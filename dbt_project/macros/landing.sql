@@ -162,12 +162,12 @@
 {%- endmacro %}
 
 
-{#- `<column> in ('a', 'b')`, or `false` for no value (no partition to load). -#}
+{#- `<column> in ('a', 'b')` (quotes doubled), or `false` for no value (no partition to load). -#}
 {% macro in_values(column, values) -%}
     {%- if values | length == 0 -%}
         false
     {%- else -%}
-        {{ column }} in ({% for value in values %}'{{ value }}'{{ ', ' if not loop.last }}{% endfor %})
+        {{ column }} in ({% for value in values %}'{{ value | replace("'", "''") }}'{{ ', ' if not loop.last }}{% endfor %})
     {%- endif -%}
 {%- endmacro %}
 
@@ -179,7 +179,7 @@
     {%- else -%}
         case {{ partition_column }}
             {%- for partition in fingerprints | sort %}
-            when '{{ partition }}' then '{{ fingerprints[partition] }}'
+            when '{{ partition | replace("'", "''") }}' then '{{ fingerprints[partition] }}'
             {%- endfor %}
         end
     {%- endif -%}

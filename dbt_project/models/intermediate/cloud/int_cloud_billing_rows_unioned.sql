@@ -1,3 +1,6 @@
+-- A view: one model reads it, so the rows are never written out in between.
+{{ config(materialized='view') }}
+
 -- AWS CUR line items, GCP billing rows and FOCUS rows of any provider in one
 -- shape. A row's cell (provider, billing account, account/project, service,
 -- region, month) is the grain at which the providers publish emissions. Cost

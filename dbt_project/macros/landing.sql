@@ -95,9 +95,10 @@
 
     landing_partition_fingerprints(source, table, key) maps each landed
     partition value (`month=2025-12` -> `2025-12`) to a fingerprint of its
-    files (names, sizes, modification times): an extractor replaces a
-    partition whole, so a re-delivery always changes it. Empty when the
-    dataset has no file, when compiling, and in unit tests. -#}
+    files (names within the partition, sizes, modification times): an
+    extractor replaces a partition whole, so a re-delivery always changes it,
+    while a landing folder moved or copied with its times is not reloaded.
+    Empty when the dataset has no file, when compiling, and in unit tests. -#}
 {% macro landing_partition_fingerprints(source_name, table_name, partition_key) -%}
     {%- if not execute or is_unit_test() -%}
         {{ return({}) }}
@@ -122,7 +123,8 @@
     select
         regexp_extract(filename, '/{{ partition_key }}=([^/]+)/', 1) as landing_partition,
         md5(string_agg(
-            filename || ':' || cast(size as varchar) || ':' || cast(last_modified as varchar), ','
+            regexp_extract(filename, '/{{ partition_key }}=[^/]+/(.*)$', 1)
+            || ':' || cast(size as varchar) || ':' || cast(last_modified as varchar), ','
             order by filename
         )) as fingerprint
     from read_blob('{{ path }}')

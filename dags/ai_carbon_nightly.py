@@ -23,6 +23,9 @@ a param. Without ``connection`` the provider's default chain is used.
 
 Params ``from_month`` / ``to_month`` (YYYY-MM) load a whole history in one run
 (the first load, or ``make demo``); ``airflow backfill create`` replays nights.
+``full_refresh`` rebuilds the incremental models from all of landing instead of
+the partitions that changed (needed only when the way line items are read or
+summed changes; factor and config changes reach every month without it).
 
 This file only wires tasks: all work lives in ``extractors`` and ``transform``,
 imported inside the tasks so that parsing stays cheap.
@@ -114,6 +117,9 @@ def source_credentials(source: str, config):
     params={
         "from_month": Param(None, type=["null", "string"], pattern=r"^\d{4}-\d{2}$"),
         "to_month": Param(None, type=["null", "string"], pattern=r"^\d{4}-\d{2}$"),
+        # Rebuild the incremental models from all of landing, not only the
+        # partitions that changed.
+        "full_refresh": Param(False, type="boolean"),
     },
     tags=["ai-carbon", "nightly"],
     doc_md=__doc__,
@@ -175,12 +181,14 @@ def ai_carbon_nightly():
         outlets=[WAREHOUSE_ASSET],
         trigger_rule=TriggerRule.ALL_DONE_MIN_ONE_SUCCESS,
     )
-    def build_warehouse(run_id=None) -> str:
-        """dbt build (seeds, models, tests) on a private copy of the warehouse."""
+    def build_warehouse(run_id=None, params=None) -> str:
+        """dbt build (seeds, models, tests) on a private copy of the published
+        warehouse: incremental models load only the landing partitions that changed."""
         from transform.build import build
 
+        full_refresh = bool((params or {}).get("full_refresh"))
         with bad_input_fails_fast():
-            return str(build(run_id or "manual"))
+            return str(build(run_id or "manual", full_refresh=full_refresh))
 
     @task(pool=WAREHOUSE_POOL)
     def publish_warehouse(built: str) -> str:

@@ -179,8 +179,14 @@ def check_dbt_paths(settings: Settings) -> None:
             )
 
 
-def build(run_id: str, settings: Settings | None = None) -> Path:
-    """dbt build into a copy of the published warehouse; return the copy's path."""
+def build(run_id: str, settings: Settings | None = None, full_refresh: bool = False) -> Path:
+    """dbt build into a copy of the published warehouse; return the copy's path.
+
+    The copy starts from the published warehouse, so incremental models load
+    only the landing partitions that changed since it was built (history is
+    not rebuilt); ``full_refresh`` rebuilds every incremental model from all
+    of landing (``dbt build --full-refresh``).
+    """
     check_dbt_paths(settings or Settings.from_env())
     # Same file name as the published warehouse: DuckDB names the catalog after
     # the file, and dbt writes that name into every view it creates.
@@ -196,7 +202,8 @@ def build(run_id: str, settings: Settings | None = None) -> Path:
             _write_json(
                 target.parent / "build.json", {"build": _next_build_number(), "run_id": run_id}
             )
-            output = run_dbt(["build"], target, settings)
+            command = ["build", "--full-refresh"] if full_refresh else ["build"]
+            output = run_dbt(command, target, settings)
         except BaseException:
             target.unlink(missing_ok=True)
             target.with_suffix(".duckdb.wal").unlink(missing_ok=True)
@@ -245,14 +252,20 @@ def publish(built: Path) -> Path:
     return destination
 
 
-def build_and_publish(run_id: str = "manual") -> Path:
-    return publish(build(run_id))
+def build_and_publish(run_id: str = "manual", full_refresh: bool = False) -> Path:
+    return publish(build(run_id, full_refresh=full_refresh))
 
 
 if __name__ == "__main__":
     logging.basicConfig(level=logging.INFO, format="%(levelname)s %(message)s")
+    arguments = [argument for argument in sys.argv[1:] if argument != "--full-refresh"]
     try:
-        print(build_and_publish(sys.argv[1] if len(sys.argv) > 1 else "manual"))
+        print(
+            build_and_publish(
+                arguments[0] if arguments else "manual",
+                full_refresh="--full-refresh" in sys.argv[1:],
+            )
+        )
     except BuildError as error:
         print(error, file=sys.stderr)
         sys.exit(2)

@@ -1,3 +1,6 @@
+-- A view: one model reads it, so the rows are never written out in between.
+{{ config(materialized='view') }}
+
 -- Each cloud billing row's AI system: AWS by resource tag (CUR or FOCUS), GCP
 -- by label (the row's, then its project's; FOCUS tags), Azure by resource tag
 -- (FOCUS tags); the first rule by rule_order wins.

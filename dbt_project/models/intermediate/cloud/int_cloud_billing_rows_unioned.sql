@@ -1,3 +1,6 @@
+-- A view: one model reads it, so the rows are never written out in between.
+{{ config(materialized='view') }}
+
 -- AWS CUR line items, GCP billing rows and FOCUS rows of any provider in one
 -- shape. A row's cell (provider, billing account, account/project, service,
 -- region, month) is the grain at which the providers publish emissions. Cost
@@ -11,12 +14,13 @@
 -- provider, billing account and month are kept - the provider's native export
 -- (CUR 2.0, GCP billing export), then AWS's FOCUS export, then FOCUS files.
 -- Azure publishes carbon per subscription, so an Azure subscription is its
--- own billing account here.
+-- own billing account here. AWS rows are CUR line items already summed to
+-- the grain the maths needs (int_aws_cur_line_items_aggregated).
 with
 
 aws_line_items as (
 
-    select * from {{ ref('stg_aws__cur_line_items') }}
+    select * from {{ ref('int_aws_cur_line_items_aggregated') }}
 
 ),
 
@@ -35,7 +39,7 @@ focus_line_items as (
 aws_rows as (
 
     select
-        cur_line_item_id as billing_row_id,
+        cur_line_item_group_id as billing_row_id,
         'aws_cur' as source,
         provider,
         payer_account_id as billing_account_id,
@@ -49,7 +53,7 @@ aws_rows as (
         -- savings-plan / reservation bookkeeping carry cost only
         (
             line_item_type not in ('Usage', 'DiscountedUsage', 'SavingsPlanCoveredUsage')
-            or coalesce(usage_amount, 0) <= 0
+            or not has_usage
         ) as is_cost_only,
         usage_type,
         instance_type,

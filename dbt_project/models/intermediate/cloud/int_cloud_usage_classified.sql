@@ -1,3 +1,6 @@
+-- A view: one model reads it, so the rows are never written out in between.
+{{ config(materialized='view') }}
+
 -- What each cloud billing row consumed, as one row per activity ("usage part"):
 -- an instance hour is GPU, CPU and memory at once (instance_types); a GCP row
 -- bills one resource (GPU SKU, core, RAM, disk, egress). FOCUS rows of any
@@ -39,22 +42,37 @@ usage_rows as (
 
 ),
 
+-- A row's class depends on its provider, source and usage type only: the
+-- patterns are matched once per distinct usage type, not once per row.
+usage_signatures as (
+
+    select distinct
+        provider,
+        source,
+        usage_type
+    from usage_rows
+
+),
+
 gpu_sku_matches as (
 
     select
-        usage_rows.billing_row_id,
+        usage_signatures.provider,
+        usage_signatures.source,
+        usage_signatures.usage_type,
         gpu_skus.gpu_model,
         row_number() over (
-            partition by usage_rows.billing_row_id order by gpu_skus.like_pattern
+            partition by usage_signatures.provider, usage_signatures.source, usage_signatures.usage_type
+            order by gpu_skus.like_pattern
         ) as match_rank
-    from usage_rows
+    from usage_signatures
     inner join gpu_skus
         on
-            usage_rows.provider = 'gcp'
+            usage_signatures.provider = 'gcp'
             and (
-                usage_rows.usage_type like gpu_skus.like_pattern
+                usage_signatures.usage_type like gpu_skus.like_pattern
                 -- a GCP FOCUS row: the SKU description is its charge description
-                or usage_rows.usage_type like '%;description=' || lower(gpu_skus.like_pattern)
+                or usage_signatures.usage_type like '%;description=' || lower(gpu_skus.like_pattern)
             )
 
 ),
@@ -62,20 +80,26 @@ gpu_sku_matches as (
 usage_type_matches as (
 
     select
-        usage_rows.billing_row_id,
+        usage_signatures.provider,
+        usage_signatures.source,
+        usage_signatures.usage_type,
         usage_types.activity,
         usage_types.storage_media,
         usage_types.replication_class,
         usage_types.network_class,
         row_number() over (
-            partition by usage_rows.billing_row_id order by usage_types.priority
+            partition by usage_signatures.provider, usage_signatures.source, usage_signatures.usage_type
+            order by usage_types.priority
         ) as match_rank
-    from usage_rows
+    from usage_signatures
     inner join usage_types
         on
             usage_types.provider
-            = case when usage_rows.source in ('aws_focus', 'focus') then 'focus' else usage_rows.provider end
-            and usage_rows.usage_type like usage_types.like_pattern
+            = case
+                when usage_signatures.source in ('aws_focus', 'focus') then 'focus'
+                else usage_signatures.provider
+            end
+            and usage_signatures.usage_type like usage_types.like_pattern
 
 ),
 
@@ -109,13 +133,20 @@ typed as (
             when billing_rows.usage_unit in ('tb', 'tebibyte') then billing_rows.usage_amount * 1024
         end as gb
     from billing_rows
+    -- cost-only rows take no class from their usage type
     left join gpu_sku_matches
         on
-            billing_rows.billing_row_id = gpu_sku_matches.billing_row_id
+            not billing_rows.is_cost_only
+            and billing_rows.provider = gpu_sku_matches.provider
+            and billing_rows.source is not distinct from gpu_sku_matches.source
+            and billing_rows.usage_type = gpu_sku_matches.usage_type
             and gpu_sku_matches.match_rank = 1
     left join usage_type_matches
         on
-            billing_rows.billing_row_id = usage_type_matches.billing_row_id
+            not billing_rows.is_cost_only
+            and billing_rows.provider = usage_type_matches.provider
+            and billing_rows.source is not distinct from usage_type_matches.source
+            and billing_rows.usage_type = usage_type_matches.usage_type
             and usage_type_matches.match_rank = 1
 
 ),

@@ -1,3 +1,6 @@
+-- A view: one model reads it, so the rows are never written out in between.
+{{ config(materialized='view') }}
+
 -- Each IT-energy row and its facility overhead as separate rows (methodology.md
 -- section 3): the IT part keeps its activity and category; the (PUE - 1) part
 -- is activity facility_overhead, category data_infrastructure (or

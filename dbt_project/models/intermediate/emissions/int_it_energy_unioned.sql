@@ -1,7 +1,8 @@
 -- IT energy (before PUE) of everything the organisation runs, in one shape:
 -- on-premises GPU usage from the precedence step (one row per workload-day
 -- segment: each GPU-hour once, at its best tier), Slurm jobs without GPUs
--- (metered energy only), metered idle consumption of clusters, cloud usage parts.
+-- (metered energy only), metered idle consumption of clusters, cloud usage parts
+-- (summed per provider cell, system and activity).
 with
 
 slurm_energy as (
@@ -57,8 +58,14 @@ slurm_rows as (
 
 cloud_rows as (
 
+    -- Cloud usage parts summed per provider cell (billing account x account x
+    -- service x region x month) x system x activity: every step after this one
+    -- (PUE, grid factors, the provider's figure shared by cost or energy) is
+    -- per cell and linear in energy and cost, so the sums give the figures
+    -- the parts would, on far fewer rows. Parts with and without a positive
+    -- cost stay apart: allocation by cost weighs positive costs only.
     select
-        usage_part_id as energy_row_id,
+        min(usage_part_id) as energy_row_id,
         source,
         provider,
         cast(null as {{ dbt.type_string() }}) as site_id,
@@ -72,10 +79,25 @@ cloud_rows as (
         activity,
         tier,
         is_cost_only,
-        it_kwh,
-        part_cost as cost,
+        sum(it_kwh) as it_kwh,
+        sum(part_cost) as cost,
         currency
     from cloud_energy
+    group by
+        source,
+        provider,
+        region_code,
+        billing_account_id,
+        account_id,
+        service_code,
+        month,
+        system_id,
+        system_kind,
+        activity,
+        tier,
+        is_cost_only,
+        currency,
+        coalesce(part_cost, 0) > 0
 
 ),
 

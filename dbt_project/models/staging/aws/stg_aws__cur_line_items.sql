@@ -28,6 +28,9 @@ renamed as (
         line_item_currency_code as currency,
         -- rules name tag keys as set on the resource: CUR's `user_` prefix goes
         {{ cur_tags_without_user_prefix('resource_tags') }} as resource_tags,
+        -- as delivered: models that sum line items group on it and clean the
+        -- few distinct tag sets afterwards instead of every line item
+        resource_tags as delivered_resource_tags,
         _source_file as source_file,
 
         -- measures
@@ -38,7 +41,9 @@ renamed as (
         cast({{ dbt.date_trunc('month', 'cast(bill_billing_period_start_date as timestamp)') }} as date)
             as billing_month,
         cast(line_item_usage_start_date as timestamp) as usage_start_at,
-        cast(line_item_usage_end_date as timestamp) as usage_end_at
+        cast(line_item_usage_end_date as timestamp) as usage_end_at,
+        -- the landed partition (YYYY-MM): a filter on it reads that partition's files only
+        month as landing_month
 
     from source
 

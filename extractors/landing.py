@@ -550,6 +550,31 @@ def _sha256_file(path: Path) -> str:
     return digest.hexdigest()
 
 
+# One S3 client per process and AWS environment: building a boto3 session
+# costs more than the few requests of a load. Clients are thread-safe, and
+# refreshable credentials (roles, SSO) renew themselves.
+_S3_STORES: dict[tuple, object] = {}
+_AWS_VARIABLES = (
+    "AWS_PROFILE",
+    "AWS_REGION",
+    "AWS_DEFAULT_REGION",
+    "AWS_ENDPOINT_URL",
+    "AWS_ENDPOINT_URL_S3",
+    "AWS_ACCESS_KEY_ID",
+    "AWS_CONFIG_FILE",
+    "AWS_SHARED_CREDENTIALS_FILE",
+)
+
+
+def _shared_s3_store():
+    from extractors.object_store import S3Store
+
+    key = tuple(os.environ.get(name) for name in _AWS_VARIABLES)
+    if key not in _S3_STORES:
+        _S3_STORES[key] = S3Store()
+    return _S3_STORES[key]
+
+
 class S3Landing:
     """A landing zone under ``s3://<bucket>/<prefix>``: attempts, then a pointer.
 
@@ -559,11 +584,9 @@ class S3Landing:
     """
 
     def __init__(self, bucket: str, prefix: str, store=None) -> None:
-        from extractors.object_store import S3Store
-
         self.bucket = bucket
         self.prefix = prefix  # "" or "a/b/": keys are prefix + rel
-        self.store = store or S3Store()
+        self.store = store or _shared_s3_store()
 
     @classmethod
     def from_url(cls, url: str, store=None) -> S3Landing:

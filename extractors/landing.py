@@ -18,11 +18,13 @@ visible by writing one small pointer last,
 ``<source>/<dataset>/<partition>/_current.json`` (which object, its rows,
 sha256 and the inputs' checksum). A PUT is atomic, so readers that follow the
 pointer see the old partition or the new one; a crash before the pointer
-leaves the old one visible and an orphan attempt that the next write of the
-partition deletes. The ledger is one object per load record,
-``_ledger/loads/<time>-<load_id>.json`` (no lock: the listing is the ledger),
-and quarantine is written the same way under ``_quarantine/``. dbt never reads
-S3: the build mirrors the current partitions first (``transform/landing_sync.py``).
+leaves the old one visible and an orphan attempt that a later write of the
+partition deletes (once older than ATTEMPT_GRACE: a younger one may be a
+concurrent write of the same partition whose pointer is yet to come). The
+ledger is one object per load record, ``_ledger/loads/<time>-<load_id>.json``
+(no lock: the listing is the ledger), and quarantine is written the same way
+under ``_quarantine/``. dbt never reads S3: the build mirrors the current
+partitions first (``transform/landing_sync.py``).
 
 Never opens the warehouse.
 """
@@ -126,7 +128,7 @@ def distinct_files(files: list[Path]) -> list[Path]:
 
 
 def partition_dir(landing: Path, source: str, dataset: str, partition: str) -> Path:
-    """The folder of one partition, e.g. landing/aws_cur/line_items/month=2025-01."""
+    """A local landing's partition folder, e.g. landing/aws_cur/line_items/month=2025-01."""
     return landing / source / dataset / partition
 
 
@@ -343,7 +345,7 @@ def _remove_local_partition(landing: Path, rel: str) -> None:
 
 
 def land(
-    landing: Path,
+    landing: Path | str,
     *,
     source: str,
     dataset: str,
@@ -370,7 +372,12 @@ def land(
 
 
 def _refuse_emptying_by_empty_files(
-    landing: Path, source: str, dataset: str, partition: str, files: list[Path], rels: list[str]
+    landing: Path | str,
+    source: str,
+    dataset: str,
+    partition: str,
+    files: list[Path],
+    rels: list[str],
 ) -> None:
     """A delivery of 0-byte files never replaces a partition that holds rows.
 
@@ -401,7 +408,7 @@ def table_checksum(*tables: pa.Table) -> str:
 
 
 def land_table(
-    landing: Path,
+    landing: Path | str,
     *,
     source: str,
     dataset: str,
@@ -426,7 +433,7 @@ def land_table(
 
 
 def _land(
-    landing: Path,
+    landing: Path | str,
     source: str,
     dataset: str,
     partition: str,
@@ -537,9 +544,24 @@ class LocalLanding:
         return _read_local_ledger(self.root)
 
 
+# An attempt that no pointer names is deleted only once it is this old: a
+# younger one may be another task's write of the same partition still in
+# flight (a backfill beside the nightly run), whose pointer is yet to come.
+ATTEMPT_GRACE = dt.timedelta(hours=1)
+_ATTEMPT_TIME = "%Y%m%dT%H%M%S%fZ"
+
+
 def _attempt_id() -> str:
     """Unique and in time order: UTC time to the microsecond, then random."""
-    return f"{dt.datetime.now(dt.UTC):%Y%m%dT%H%M%S%fZ}-{uuid.uuid4().hex[:12]}"
+    return f"{dt.datetime.now(dt.UTC):{_ATTEMPT_TIME}}-{uuid.uuid4().hex[:12]}"
+
+
+def _attempt_is_old(attempt: str) -> bool:
+    try:
+        started = dt.datetime.strptime(attempt.split("-")[0], _ATTEMPT_TIME)
+    except ValueError:
+        return True  # not one of ours: nothing can be waiting for it
+    return dt.datetime.now(dt.UTC) - started.replace(tzinfo=dt.UTC) > ATTEMPT_GRACE
 
 
 def _sha256_file(path: Path) -> str:
@@ -640,15 +662,16 @@ class S3Landing:
         body = json.dumps(pointer, sort_keys=True).encode()
         self.store.put_bytes(self.bucket, f"{self.prefix}{rel}/{POINTER}", body, "application/json")
 
-    def _collect(self, rel: str, keep: set[str]) -> None:
-        """Delete the partition's attempts other than ``keep`` (crashed or replaced ones)."""
+    def _collect(self, rel: str, keep: set[str], drop: frozenset[str] = frozenset()) -> None:
+        """Delete the partition's attempts that are in ``drop``, or are not in
+        ``keep`` and older than ATTEMPT_GRACE (crashed or replaced ones)."""
         folder = f"{self.prefix}{rel}/{ATTEMPTS}/"
         try:
-            stale = [
-                info.key
-                for info in self.store.list(self.bucket, folder)
-                if info.key[len(folder) :].split("/")[0] not in keep
-            ]
+            stale = []
+            for info in self.store.list(self.bucket, folder):
+                attempt = info.key[len(folder) :].split("/")[0]
+                if attempt in drop or (attempt not in keep and _attempt_is_old(attempt)):
+                    stale.append(info.key)
             if stale:
                 self.store.delete(self.bucket, stale)
         except (SourceError, SourceUnavailable) as error:
@@ -659,10 +682,11 @@ class S3Landing:
 
     def remove(self, rel: str) -> None:
         """Hide the partition (delete its pointer), then delete its attempts."""
-        if self.pointer(rel) is None:
+        pointer = self.pointer(rel)
+        if pointer is None:
             return
         self.store.delete(self.bucket, [f"{self.prefix}{rel}/{POINTER}"])
-        self._collect(rel, set())
+        self._collect(rel, set(), drop=frozenset({pointer["object"].split("/")[-2]}))
 
     def rows(self, rel: str) -> int | None:
         pointer = self.pointer(rel)

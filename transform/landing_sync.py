@@ -172,9 +172,12 @@ def _sync_ledger(landing: S3Landing, keys: list[str], mirror: Path) -> int:
 def landing_for_dbt(settings: Settings, scratch: Path) -> Settings:
     """``settings`` with the landing dbt reads: as it is when local; when on S3,
     the mirror under ``scratch``, synced now. Call with the writer lock held."""
+    from transform.build import check_dbt_paths
+
     if not is_remote(settings.landing):
         return settings
-    mirror = scratch / MIRROR_FOLDER
-    result = sync(str(settings.landing), mirror)
+    mirrored = dataclasses.replace(settings, landing=scratch / MIRROR_FOLDER)
+    check_dbt_paths(mirrored)  # dbt puts the mirror's path into SQL
+    result = sync(str(settings.landing), mirrored.landing)
     log.info("landing %s mirrored: %s", settings.landing, result.describe())
-    return dataclasses.replace(settings, landing=mirror)
+    return mirrored

@@ -11,6 +11,7 @@ local landing's layout and bytes, synced incrementally.
 from __future__ import annotations
 
 import dataclasses
+import datetime as dt
 import json
 from pathlib import Path
 
@@ -20,6 +21,7 @@ import pyarrow.parquet as pq
 import pytest
 from moto import mock_aws
 
+from extractors import landing as landing_module
 from extractors.errors import ConfigError, SourceError
 from extractors.landing import (
     LoadRecord,
@@ -32,6 +34,7 @@ from extractors.landing import (
 from extractors.object_store import S3Store
 from extractors.settings import Settings
 from transform import landing_sync
+from transform.build import BuildError
 from transform.landing_sync import landing_for_dbt, sync
 
 BUCKET = "landing-bucket"
@@ -96,7 +99,13 @@ def test_the_setting_takes_an_s3_url_and_refuses_other_schemes(monkeypatch):
         Settings.from_env()
 
 
-def test_a_partition_is_an_attempt_behind_a_pointer_and_a_replace_switches_it(s3):
+@pytest.fixture
+def no_grace(monkeypatch):
+    """Unpublished attempts count as old at once (as if written over an hour ago)."""
+    monkeypatch.setattr(landing_module, "ATTEMPT_GRACE", dt.timedelta(0))
+
+
+def test_a_partition_is_an_attempt_behind_a_pointer_and_a_replace_switches_it(s3, no_grace):
     # GIVEN a month landed on S3
     first = land_x(URL, [1, 2])
     # THEN a reader following the pointer sees its 2 rows, with the inputs' checksum
@@ -114,7 +123,7 @@ def test_a_partition_is_an_attempt_behind_a_pointer_and_a_replace_switches_it(s3
     assert f"prod/{pointer(s3)['object']}" in attempts
 
 
-def test_a_crash_before_the_pointer_leaves_the_old_partition_visible(s3, monkeypatch):
+def test_a_crash_before_the_pointer_leaves_the_old_partition_visible(s3, monkeypatch, no_grace):
     # GIVEN a landed month
     land_x(URL, [1, 2])
     before = pointer(s3)
@@ -136,6 +145,20 @@ def test_a_crash_before_the_pointer_leaves_the_old_partition_visible(s3, monkeyp
     land_x(URL, [7])
     assert visible(s3) == [7]
     assert len([k for k in keys(s3) if "/_attempts/" in k]) == 2  # new + the one it replaced
+
+
+def test_a_write_in_flight_beside_another_keeps_its_object(s3):
+    # GIVEN a landed month, and a second task (a backfill) that has uploaded
+    # its attempt of the same month but not yet written its pointer
+    land_x(URL, [1])
+    in_flight = f"{PART}/_attempts/{landing_module._attempt_id()}/part-0.parquet"
+    s3.put_object(Bucket=BUCKET, Key=f"prod/{in_flight}", Body=b"PAR1 its rows")
+    # WHEN the first task lands the month again
+    land_x(URL, [2])
+    # THEN the other task's object is still there for its pointer (it is less
+    # than ATTEMPT_GRACE old), beside the new attempt and the one it replaced
+    assert f"prod/{in_flight}" in keys(s3)
+    assert len([k for k in keys(s3) if "/_attempts/" in k]) == 3
 
 
 def test_an_identical_redelivery_is_recognised_by_checksum(s3):
@@ -241,6 +264,14 @@ def test_a_mirrored_object_that_does_not_match_its_pointer_is_refused(s3, tmp_pa
     with pytest.raises(SourceError, match="sha256"):
         sync(URL, tmp_path / "mirror")
     assert not (tmp_path / "mirror" / PART / "part-0.parquet").exists()
+
+
+def test_a_mirror_path_dbt_cannot_read_safely_is_refused_before_any_download(s3, tmp_path):
+    land_x(URL, [1])
+    settings = Settings(sources=tmp_path, landing=URL, config=tmp_path)
+    with pytest.raises(BuildError, match='contains "\'"'):
+        landing_for_dbt(settings, tmp_path / "it's")
+    assert not (tmp_path / "it's").exists()
 
 
 def test_the_build_reads_the_mirror_only_when_the_landing_is_on_s3(s3, tmp_path):

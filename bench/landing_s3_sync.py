@@ -46,8 +46,8 @@ def main() -> None:
     parser.add_argument("--months", type=int, default=12)
     args = parser.parse_args()
     os.environ.update(
-        AWS_ACCESS_KEY_ID="AKIABENCHBENCHBENCH0",
-        AWS_SECRET_ACCESS_KEY="bench-not-a-secret",
+        AWS_ACCESS_KEY_ID="AKIAFAKEFAKEFAKEFAKE",
+        AWS_SECRET_ACCESS_KEY="fake-not-a-secret",
         AWS_DEFAULT_REGION="us-east-1",
     )
     import boto3

@@ -24,12 +24,17 @@ This file only wires tasks: the work lives in ``transform.disclosure``,
 from __future__ import annotations
 
 import datetime as dt
+import os
 from contextlib import contextmanager
 
 from airflow.sdk import Asset, Param, dag, task
 from airflow.timetables.trigger import CronTriggerTimetable
 
 WAREHOUSE_POOL = "warehouse_writer"
+# Celery workers on several hosts: every task of this DAG reads the warehouse
+# or the frozen disclosures, so all go to the queue served by the worker that
+# holds those volumes (README "Past one machine"). "default" is Airflow's own queue.
+WAREHOUSE_QUEUE = os.environ.get("AI_CARBON_WAREHOUSE_QUEUE") or "default"
 DISCLOSURES_ASSET = Asset("ai_carbon_disclosures")
 WAREHOUSE_ASSET = Asset("ai_carbon_warehouse")
 
@@ -59,6 +64,7 @@ def bad_input_fails_fast():
         "owner": "data-platform",
         "retries": 1,
         "retry_delay": dt.timedelta(minutes=5),
+        "queue": WAREHOUSE_QUEUE,
     },
     params={
         "year": Param(

@@ -35,6 +35,7 @@ from __future__ import annotations
 
 import datetime as dt
 import logging
+import os
 from contextlib import contextmanager
 
 from airflow.sdk import Asset, Param, TriggerRule, dag, task
@@ -43,6 +44,10 @@ from airflow.timetables.interval import CronDataIntervalTimetable
 from extractors.catalog import SOURCE_NAMES
 
 WAREHOUSE_POOL = "warehouse_writer"
+# Celery workers on several hosts: the tasks that open the warehouse go to the
+# queue served by the worker that holds the warehouse volume; extracts run on
+# any worker (README "Past one machine"). "default" is Airflow's own queue.
+WAREHOUSE_QUEUE = os.environ.get("AI_CARBON_WAREHOUSE_QUEUE") or "default"
 LANDING_ASSETS = {name: Asset(f"ai_carbon_landing_{name}") for name in SOURCE_NAMES}
 ORG_CONFIG_ASSET = Asset("ai_carbon_landing_org")
 WAREHOUSE_ASSET = Asset("ai_carbon_warehouse")
@@ -178,6 +183,7 @@ def ai_carbon_nightly():
     # down must not hold back every other source's figures.
     @task(
         pool=WAREHOUSE_POOL,
+        queue=WAREHOUSE_QUEUE,
         outlets=[WAREHOUSE_ASSET],
         trigger_rule=TriggerRule.ALL_DONE_MIN_ONE_SUCCESS,
     )
@@ -190,7 +196,7 @@ def ai_carbon_nightly():
         with bad_input_fails_fast():
             return str(build(run_id or "manual", full_refresh=full_refresh))
 
-    @task(pool=WAREHOUSE_POOL)
+    @task(pool=WAREHOUSE_POOL, queue=WAREHOUSE_QUEUE)
     def publish_warehouse(built: str) -> str:
         """Atomically replace the published warehouse with the new build."""
         from pathlib import Path

@@ -38,9 +38,8 @@ from extractors.landing import (
     checksum_files,
     distinct_files,
     land,
-    last_checksum,
+    landed_checksum,
     month_partition,
-    partition_dir,
 )
 from extractors.org_config import OrgConfig
 from extractors.settings import Settings
@@ -139,10 +138,9 @@ def extract(month: str, settings: Settings, config: OrgConfig) -> list[LoadRecor
     if not files:
         log.info("%s %s: not delivered (no files in %s/)", SOURCE, month, "/".join(FOLDER))
         return []
-    target = partition_dir(settings.landing, SOURCE, DATASET, partition) / "part-0.parquet"
-    unchanged = target.exists() and last_checksum(
-        settings.landing, SOURCE, DATASET, partition
-    ) == checksum_files(files)
+    unchanged = landed_checksum(settings.landing, SOURCE, DATASET, partition) == checksum_files(
+        files
+    )
     table = None
     if not unchanged:
         rels = [relative(path, settings.sources) for path in files]

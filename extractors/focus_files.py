@@ -51,9 +51,8 @@ from extractors.landing import (
     checksum_files,
     distinct_files,
     land,
-    last_checksum,
+    landed_checksum,
     month_partition,
-    partition_dir,
 )
 from extractors.org_config import OrgConfig
 from extractors.settings import Settings
@@ -241,10 +240,9 @@ def extract(month: str, settings: Settings, config: OrgConfig) -> list[LoadRecor
     unique = set(distinct_files([path for path, _, _ in inputs]))
     inputs = [entry for entry in inputs if entry[0] in unique]
     files = [path for path, _, _ in inputs]
-    target = partition_dir(settings.landing, SOURCE, DATASET, partition) / "part-0.parquet"
-    unchanged = target.exists() and last_checksum(
-        settings.landing, SOURCE, DATASET, partition
-    ) == checksum_files(files)
+    unchanged = landed_checksum(settings.landing, SOURCE, DATASET, partition) == checksum_files(
+        files
+    )
 
     def build_table() -> pa.Table:
         tables, rels = [], []

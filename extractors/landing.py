@@ -1,9 +1,30 @@
 """The landing zone: atomic, whole-partition Parquet writes and the load ledger.
 
-A partition is written to a hidden temporary folder beside its final place and
-then renamed over it, so a reader (dbt) sees the old partition or the new one,
-never a mix, and a crash half-way leaves the old one in place. Reruns replace
-the partition whole, so a redelivery never duplicates rows.
+The landing zone (``AI_CARBON_LANDING``) is a local folder or an
+``s3://bucket/prefix`` URL; both hold the same partitions, ledger records and
+quarantine, and a reader sees the old partition or the new one, never a mix.
+Reruns replace a partition whole, so a redelivery never duplicates rows, and
+an unchanged delivery is recognised by its checksum and not written again.
+
+Local folder (``LocalLanding``): a partition's file is written under a hidden
+name beside its final place and renamed over it, so a crash half-way leaves
+the old one in place; the ledger is ``_ledger/loads.jsonl``, appended under
+``flock``; quarantined rows go to ``_quarantine/<source>/<dataset>/<partition>/``.
+
+S3 (``S3Landing``): S3 has no rename, so a partition is written as a new
+object under a unique attempt prefix,
+``<source>/<dataset>/<partition>/_attempts/<attempt>/part-0.parquet``, and made
+visible by writing one small pointer last,
+``<source>/<dataset>/<partition>/_current.json`` (which object, its rows,
+sha256 and the inputs' checksum). A PUT is atomic, so readers that follow the
+pointer see the old partition or the new one; a crash before the pointer
+leaves the old one visible and an orphan attempt that a later write of the
+partition deletes (once older than ATTEMPT_GRACE: a younger one may be a
+concurrent write of the same partition whose pointer is yet to come). The
+ledger is one object per load record, ``_ledger/loads/<time>-<load_id>.json``
+(no lock: the listing is the ledger), and quarantine is written the same way
+under ``_quarantine/``. dbt never reads S3: the build mirrors the current
+partitions first (``transform/landing_sync.py``).
 
 Never opens the warehouse.
 """
@@ -18,18 +39,27 @@ import json
 import logging
 import os
 import re
+import tempfile
 import uuid
 from collections.abc import Iterable
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
 import pyarrow as pa
 import pyarrow.parquet as pq
 
-from extractors.errors import SourceError
+from extractors.errors import SourceError, SourceUnavailable
+from extractors.settings import is_remote
 
 LEDGER_RELATIVE = Path("_ledger") / "loads.jsonl"
 QUARANTINE_FOLDER = "_quarantine"
+# On S3: the pointer that makes a partition visible, the folder of its
+# attempts, and the folder of the ledger's records (one object per load).
+POINTER = "_current.json"
+ATTEMPTS = "_attempts"
+S3_LEDGER_FOLDER = "_ledger/loads"
+DATA_FILE = "part-0.parquet"
 QUARANTINE_SCHEMA = pa.schema(
     [
         ("source", pa.string()),
@@ -98,14 +128,24 @@ def distinct_files(files: list[Path]) -> list[Path]:
 
 
 def partition_dir(landing: Path, source: str, dataset: str, partition: str) -> Path:
-    """The folder of one partition, e.g. landing/aws_cur/line_items/month=2025-01."""
+    """A local landing's partition folder, e.g. landing/aws_cur/line_items/month=2025-01."""
     return landing / source / dataset / partition
 
 
+def partition_rel(source: str, dataset: str, partition: str) -> str:
+    """A partition's place relative to the landing zone, e.g. aws_cur/line_items/month=2025-01."""
+    return f"{source}/{dataset}/{partition}"
+
+
 def write_partition(
-    landing: Path, source: str, dataset: str, partition: str, table: pa.Table
-) -> Path:
-    """Replace one partition with ``table`` atomically; return the file written.
+    landing: Path | str, source: str, dataset: str, partition: str, table: pa.Table
+) -> Path | str:
+    """Replace one partition with ``table`` atomically; return the file (or object URL)."""
+    return landing_store(landing).write(partition_rel(source, dataset, partition), table)
+
+
+def _write_local_partition(final_dir: Path, table: pa.Table) -> Path:
+    """Replace the file of the partition folder ``final_dir`` with ``table``.
 
     The new file is written beside the old one under a hidden name that no
     ``*.parquet`` glob matches, then renamed over it: a rename of one file is
@@ -115,9 +155,8 @@ def write_partition(
     An empty table still lands (zero rows), so "the month had nothing" is a
     recorded fact rather than a missing folder.
     """
-    final_dir = partition_dir(landing, source, dataset, partition)
     final_dir.mkdir(parents=True, exist_ok=True)
-    final_file = final_dir / "part-0.parquet"
+    final_file = final_dir / DATA_FILE
     tmp_file = final_dir / f".part-0.parquet.{uuid.uuid4().hex}.tmp"
     try:
         pq.write_table(table, tmp_file, compression="zstd")
@@ -151,7 +190,30 @@ def ledger_path(landing: Path) -> Path:
     return landing / LEDGER_RELATIVE
 
 
-def append_ledger(landing: Path, record: LoadRecord) -> None:
+def append_ledger(landing: Path | str, record: LoadRecord) -> None:
+    """Record one load in the ledger (safe beside parallel extract tasks)."""
+    landing_store(landing).append(record)
+
+
+def read_ledger(landing: Path | str) -> list[dict]:
+    """Every load record, oldest first."""
+    return landing_store(landing).records()
+
+
+def last_checksum(landing: Path | str, source: str, dataset: str, partition: str) -> str | None:
+    """Checksum of the last successful load of this partition, if any."""
+    return landing_store(landing).checksum(source, dataset, partition)
+
+
+def landed_checksum(landing: Path | str, source: str, dataset: str, partition: str) -> str | None:
+    """The inputs' checksum of the partition as landed now; None when it is not landed."""
+    store = landing_store(landing)
+    if store.rows(partition_rel(source, dataset, partition)) is None:
+        return None
+    return store.checksum(source, dataset, partition)
+
+
+def _append_local_ledger(landing: Path, record: LoadRecord) -> None:
     """Append one record under an exclusive lock (parallel extract tasks)."""
     path = ledger_path(landing)
     path.parent.mkdir(parents=True, exist_ok=True)
@@ -174,7 +236,7 @@ def append_ledger(landing: Path, record: LoadRecord) -> None:
         os.close(fd)  # also releases the lock
 
 
-def read_ledger(landing: Path) -> list[dict]:
+def _read_local_ledger(landing: Path) -> list[dict]:
     path = ledger_path(landing)
     if not path.exists():
         return []
@@ -187,9 +249,8 @@ def read_ledger(landing: Path) -> list[dict]:
             fcntl.flock(handle, fcntl.LOCK_UN)
 
 
-def last_checksum(landing: Path, source: str, dataset: str, partition: str) -> str | None:
-    """Checksum of the last successful load of this partition, if any."""
-    for record in reversed(read_ledger(landing)):
+def _last_local_checksum(landing: Path, source: str, dataset: str, partition: str) -> str | None:
+    for record in reversed(_read_local_ledger(landing)):
         if (record["source"], record["dataset"], record["partition"]) == (
             source,
             dataset,
@@ -249,18 +310,29 @@ def quarantine_file(landing: Path, source: str, dataset: str, partition: str) ->
     return partition_dir(landing / QUARANTINE_FOLDER, source, dataset, partition) / "part-0.parquet"
 
 
+def quarantine_rel(source: str, dataset: str, partition: str) -> str:
+    return f"{QUARANTINE_FOLDER}/{partition_rel(source, dataset, partition)}"
+
+
 def write_quarantine(
-    landing: Path, source: str, dataset: str, partition: str, table: pa.Table
-) -> Path | None:
+    landing: Path | str, source: str, dataset: str, partition: str, table: pa.Table
+) -> Path | str | None:
     """Replace a partition's quarantine atomically, as ``write_partition`` does.
 
     A clean load (no bad rows) removes the quarantine partition left by an
     earlier load of the same partition, so what is in quarantine is always
     what the partition as landed now left out. Returns the file, or None.
     """
+    store = landing_store(landing)
+    rel = quarantine_rel(source, dataset, partition)
     if table.num_rows:
-        return write_partition(landing / QUARANTINE_FOLDER, source, dataset, partition, table)
-    target = quarantine_file(landing, source, dataset, partition)
+        return store.write(rel, table)
+    store.remove(rel)
+    return None
+
+
+def _remove_local_partition(landing: Path, rel: str) -> None:
+    target = landing / rel / DATA_FILE
     if target.exists():
         target.unlink()
         _fsync_dir(target.parent)
@@ -270,16 +342,10 @@ def write_quarantine(
                 folder.rmdir()
             except OSError:
                 break
-    return None
-
-
-def _quarantined_rows(landing: Path, source: str, dataset: str, partition: str) -> int:
-    target = quarantine_file(landing, source, dataset, partition)
-    return pq.read_metadata(target).num_rows if target.exists() else 0
 
 
 def land(
-    landing: Path,
+    landing: Path | str,
     *,
     source: str,
     dataset: str,
@@ -306,7 +372,12 @@ def land(
 
 
 def _refuse_emptying_by_empty_files(
-    landing: Path, source: str, dataset: str, partition: str, files: list[Path], rels: list[str]
+    landing: Path | str,
+    source: str,
+    dataset: str,
+    partition: str,
+    files: list[Path],
+    rels: list[str],
 ) -> None:
     """A delivery of 0-byte files never replaces a partition that holds rows.
 
@@ -316,8 +387,7 @@ def _refuse_emptying_by_empty_files(
     """
     if not files or any(path.stat().st_size for path in files):
         return
-    target = partition_dir(landing, source, dataset, partition) / "part-0.parquet"
-    held = pq.read_metadata(target).num_rows if target.exists() else 0
+    held = landing_store(landing).rows(partition_rel(source, dataset, partition)) or 0
     if held:
         raise SourceError(
             f"{', '.join(rels)}: 0 bytes, but {source}/{dataset} {partition} holds {held} "
@@ -338,7 +408,7 @@ def table_checksum(*tables: pa.Table) -> str:
 
 
 def land_table(
-    landing: Path,
+    landing: Path | str,
     *,
     source: str,
     dataset: str,
@@ -363,7 +433,7 @@ def land_table(
 
 
 def _land(
-    landing: Path,
+    landing: Path | str,
     source: str,
     dataset: str,
     partition: str,
@@ -373,33 +443,32 @@ def _land(
     force: bool,
     quarantine: Quarantine | None,
 ) -> LoadRecord:
-    target = partition_dir(landing, source, dataset, partition) / "part-0.parquet"
-    if (
-        not force
-        and target.exists()
-        and last_checksum(landing, source, dataset, partition) == checksum
-    ):
+    store = landing_store(landing)
+    rel = partition_rel(source, dataset, partition)
+    landed_file = f"{rel}/{DATA_FILE}"
+    held = store.rows(rel)
+    if not force and held is not None and store.checksum(source, dataset, partition) == checksum:
         record = LoadRecord(
             source,
             dataset,
             partition,
             rel_files,
-            pq.read_metadata(target).num_rows,
+            held,
             checksum,
-            str(target.relative_to(landing)),
+            landed_file,
             "unchanged",
-            quarantined=_quarantined_rows(landing, source, dataset, partition),
+            quarantined=store.rows(quarantine_rel(source, dataset, partition)) or 0,
         )
-        append_ledger(landing, record)
+        store.append(record)
         return record
     table = build_table()
-    written = write_partition(landing, source, dataset, partition, table)
+    store.write(rel, table, checksum)
     quarantined = 0
     if quarantine is not None:
         quarantined = len(quarantine)
         write_quarantine(landing, source, dataset, partition, quarantine.table())
         if quarantined:
-            _log_quarantine(quarantine, landing)
+            _log_quarantine(quarantine)
     record = LoadRecord(
         source,
         dataset,
@@ -407,23 +476,23 @@ def _land(
         rel_files,
         table.num_rows,
         checksum,
-        str(written.relative_to(landing)),
+        landed_file,
         "loaded",
         quarantined=quarantined,
     )
-    append_ledger(landing, record)
+    store.append(record)
     return record
 
 
-def _log_quarantine(quarantine: Quarantine, landing: Path) -> None:
-    target = quarantine_file(landing, quarantine.source, quarantine.dataset, quarantine.partition)
+def _log_quarantine(quarantine: Quarantine) -> None:
+    rel = quarantine_rel(quarantine.source, quarantine.dataset, quarantine.partition)
     log.warning(
         "%s/%s %s: %d row(s) quarantined in %s",
         quarantine.source,
         quarantine.dataset,
         quarantine.partition,
         len(quarantine),
-        target.relative_to(landing),
+        f"{rel}/{DATA_FILE}",
     )
     for row in quarantine.rows[:QUARANTINE_LOGGED]:
         where = (
@@ -434,3 +503,216 @@ def _log_quarantine(quarantine: Quarantine, landing: Path) -> None:
         if row["field"]:
             where += f", field {row['field']}"
         log.warning("  %s: %s", where, row["reason"])
+
+
+# ---------------------------------------------------------------------------
+# The two landing stores. ``rel`` is a partition's place relative to the
+# landing zone: "<source>/<dataset>/<partition>" or the same under _quarantine/.
+
+
+def landing_store(landing: Path | str) -> LocalLanding | S3Landing:
+    """The store of a landing setting: a local folder or an ``s3://`` URL."""
+    if is_remote(landing):
+        return S3Landing.from_url(str(landing))
+    return LocalLanding(Path(landing))
+
+
+class LocalLanding:
+    """A landing folder on this machine: rename for atomicity, a flock'ed ledger."""
+
+    def __init__(self, root: Path) -> None:
+        self.root = root
+
+    def write(self, rel: str, table: pa.Table, checksum: str | None = None) -> Path:
+        # The checksum lives in the ledger record the caller appends next.
+        return _write_local_partition(self.root / rel, table)
+
+    def remove(self, rel: str) -> None:
+        _remove_local_partition(self.root, rel)
+
+    def rows(self, rel: str) -> int | None:
+        target = self.root / rel / DATA_FILE
+        return pq.read_metadata(target).num_rows if target.exists() else None
+
+    def checksum(self, source: str, dataset: str, partition: str) -> str | None:
+        return _last_local_checksum(self.root, source, dataset, partition)
+
+    def append(self, record: LoadRecord) -> None:
+        _append_local_ledger(self.root, record)
+
+    def records(self) -> list[dict]:
+        return _read_local_ledger(self.root)
+
+
+# An attempt that no pointer names is deleted only once it is this old: a
+# younger one may be another task's write of the same partition still in
+# flight (a backfill beside the nightly run), whose pointer is yet to come.
+ATTEMPT_GRACE = dt.timedelta(hours=1)
+_ATTEMPT_TIME = "%Y%m%dT%H%M%S%fZ"
+
+
+def _attempt_id() -> str:
+    """Unique and in time order: UTC time to the microsecond, then random."""
+    return f"{dt.datetime.now(dt.UTC):{_ATTEMPT_TIME}}-{uuid.uuid4().hex[:12]}"
+
+
+def _attempt_is_old(attempt: str) -> bool:
+    try:
+        started = dt.datetime.strptime(attempt.split("-")[0], _ATTEMPT_TIME)
+    except ValueError:
+        return True  # not one of ours: nothing can be waiting for it
+    return dt.datetime.now(dt.UTC) - started.replace(tzinfo=dt.UTC) > ATTEMPT_GRACE
+
+
+def _sha256_file(path: Path) -> str:
+    digest = hashlib.sha256()
+    with path.open("rb") as handle:
+        for block in iter(lambda: handle.read(1 << 20), b""):
+            digest.update(block)
+    return digest.hexdigest()
+
+
+# One S3 client per process and AWS environment: building a boto3 session
+# costs more than the few requests of a load. Clients are thread-safe, and
+# refreshable credentials (roles, SSO) renew themselves.
+_S3_STORES: dict[tuple, object] = {}
+_AWS_VARIABLES = (
+    "AWS_PROFILE",
+    "AWS_REGION",
+    "AWS_DEFAULT_REGION",
+    "AWS_ENDPOINT_URL",
+    "AWS_ENDPOINT_URL_S3",
+    "AWS_ACCESS_KEY_ID",
+    "AWS_CONFIG_FILE",
+    "AWS_SHARED_CREDENTIALS_FILE",
+)
+
+
+def _shared_s3_store():
+    from extractors.object_store import S3Store
+
+    key = tuple(os.environ.get(name) for name in _AWS_VARIABLES)
+    if key not in _S3_STORES:
+        _S3_STORES[key] = S3Store()
+    return _S3_STORES[key]
+
+
+class S3Landing:
+    """A landing zone under ``s3://<bucket>/<prefix>``: attempts, then a pointer.
+
+    Credentials, region and endpoint come from boto3's default chain
+    (``AWS_PROFILE``, ``AWS_REGION``, ``AWS_ENDPOINT_URL_S3`` ...), never
+    from the URL.
+    """
+
+    def __init__(self, bucket: str, prefix: str, store=None) -> None:
+        self.bucket = bucket
+        self.prefix = prefix  # "" or "a/b/": keys are prefix + rel
+        self.store = store or _shared_s3_store()
+
+    @classmethod
+    def from_url(cls, url: str, store=None) -> S3Landing:
+        from extractors.object_store import checked_key
+
+        bucket, _, prefix = url.removeprefix("s3://").partition("/")
+        prefix = prefix.strip("/")
+        if prefix:
+            checked_key(bucket, prefix)  # no "..", "." or empty parts
+        return cls(bucket, f"{prefix}/" if prefix else "", store)
+
+    def url(self, rel: str) -> str:
+        return f"s3://{self.bucket}/{self.prefix}{rel}"
+
+    def pointer(self, rel: str) -> dict | None:
+        """The partition's pointer (what is visible), or None when none is."""
+        body = self.store.read_optional(self.bucket, f"{self.prefix}{rel}/{POINTER}")
+        return None if body is None else json.loads(body)
+
+    def write(self, rel: str, table: pa.Table, checksum: str | None = None) -> str:
+        """Upload ``table`` as a new attempt, then point the partition at it."""
+        attempt = _attempt_id()
+        data_rel = f"{rel}/{ATTEMPTS}/{attempt}/{DATA_FILE}"
+        with tempfile.TemporaryDirectory(prefix="ai-carbon-landing-") as scratch:
+            path = Path(scratch) / DATA_FILE
+            pq.write_table(table, path, compression="zstd")
+            sha256, size = _sha256_file(path), path.stat().st_size
+            self.store.put_file(self.bucket, f"{self.prefix}{data_rel}", path)
+        previous = self.pointer(rel)
+        self._publish(
+            rel,
+            {
+                "object": data_rel,
+                "rows": table.num_rows,
+                "bytes": size,
+                "sha256": sha256,
+                "checksum": checksum,
+                "written_at": dt.datetime.now(dt.UTC).isoformat(timespec="seconds"),
+            },
+        )
+        keep = {attempt}
+        if previous:
+            # A sync that read the old pointer a moment ago may still be
+            # downloading its object: that one goes with the next write.
+            keep.add(previous["object"].split("/")[-2])
+        self._collect(rel, keep)
+        return self.url(data_rel)
+
+    def _publish(self, rel: str, pointer: dict) -> None:
+        """The one write that makes an attempt the visible partition."""
+        body = json.dumps(pointer, sort_keys=True).encode()
+        self.store.put_bytes(self.bucket, f"{self.prefix}{rel}/{POINTER}", body, "application/json")
+
+    def _collect(self, rel: str, keep: set[str], drop: frozenset[str] = frozenset()) -> None:
+        """Delete the partition's attempts that are in ``drop``, or are not in
+        ``keep`` and older than ATTEMPT_GRACE (crashed or replaced ones)."""
+        folder = f"{self.prefix}{rel}/{ATTEMPTS}/"
+        try:
+            stale = []
+            for info in self.store.list(self.bucket, folder):
+                attempt = info.key[len(folder) :].split("/")[0]
+                if attempt in drop or (attempt not in keep and _attempt_is_old(attempt)):
+                    stale.append(info.key)
+            if stale:
+                self.store.delete(self.bucket, stale)
+        except (SourceError, SourceUnavailable) as error:
+            # The load itself succeeded; leftovers are only storage.
+            log.warning(
+                "old attempts under %s not deleted (%s); the next write retries", folder, error
+            )
+
+    def remove(self, rel: str) -> None:
+        """Hide the partition (delete its pointer), then delete its attempts."""
+        pointer = self.pointer(rel)
+        if pointer is None:
+            return
+        self.store.delete(self.bucket, [f"{self.prefix}{rel}/{POINTER}"])
+        self._collect(rel, set(), drop=frozenset({pointer["object"].split("/")[-2]}))
+
+    def rows(self, rel: str) -> int | None:
+        pointer = self.pointer(rel)
+        return None if pointer is None else int(pointer["rows"])
+
+    def checksum(self, source: str, dataset: str, partition: str) -> str | None:
+        # The pointer holds the checksum of the load that wrote it: reading the
+        # whole ledger (one object per load) for it would grow every night.
+        pointer = self.pointer(partition_rel(source, dataset, partition))
+        return None if pointer is None else pointer.get("checksum")
+
+    def append(self, record: LoadRecord) -> None:
+        key = f"{self.prefix}{S3_LEDGER_FOLDER}/{_attempt_id()}-{record.load_id}.json"
+        body = json.dumps(asdict(record), sort_keys=True).encode()
+        self.store.put_bytes(self.bucket, key, body, "application/json")
+
+    def ledger_keys(self) -> list[str]:
+        """The ledger's record objects, oldest first (their names start with the time)."""
+        folder = f"{self.prefix}{S3_LEDGER_FOLDER}/"
+        return [info.key for info in self.store.list(self.bucket, folder)]
+
+    def read_records(self, keys: list[str]) -> list[dict]:
+        """The records behind ``keys``, in that order (read a few at a time)."""
+        with ThreadPoolExecutor(max_workers=8) as pool:
+            bodies = list(pool.map(lambda key: self.store.read_bytes(self.bucket, key), keys))
+        return [json.loads(body) for body in bodies]
+
+    def records(self) -> list[dict]:
+        return self.read_records(self.ledger_keys())

@@ -1,4 +1,5 @@
-"""Where AWS Data Exports objects are read from: the local sources folder or S3.
+"""Where AWS Data Exports objects are read from (the local sources folder or S3),
+and the S3 client the landing zone uses when it lives on S3.
 
 Both stores map the object ``s3://<bucket>/<key>`` to the file
 ``<sources>/aws/<bucket>/<key>``. ``LocalStore`` reads that file (the demo and
@@ -15,6 +16,11 @@ region, role and endpoint stand in for the chain's; the config's own region,
 role and endpoint win), optionally an STS assume-role per export (several
 payer accounts); never from the config.
 Throttling is retried by botocore's standard retry mode with bounded attempts.
+
+The landing zone on S3 (``extractors/landing.py``) uses the same ``S3Store``
+without a sources folder: its few writes (``put_file``, ``put_bytes``,
+``delete``) and ``download`` go through the same client, retries and error
+translation.
 
 Must never map a key outside ``<sources>/aws/<bucket>/`` (keys with ``..``,
 ``.`` or empty parts, a leading ``/`` or a backslash are refused), never list a
@@ -109,11 +115,13 @@ class ObjectStore:
 
     kind = "abstract"
 
-    def __init__(self, sources: Path) -> None:
+    def __init__(self, sources: Path | None) -> None:
         self.sources = sources
 
     def local_path(self, bucket: str, key: str) -> Path:
         """``<sources>/aws/<bucket>/<key>``; SourceError for a key that would escape it."""
+        if self.sources is None:
+            raise SourceError("this store has no sources folder to mirror objects into")
         return self.sources.joinpath("aws", bucket, *checked_key(bucket, key).parts)
 
     def list(self, bucket: str, prefix: str) -> list[ObjectInfo]:
@@ -183,7 +191,7 @@ class S3Store(ObjectStore):
 
     def __init__(
         self,
-        sources: Path,
+        sources: Path | None = None,
         *,
         region: str | None = None,
         profile: str | None = None,
@@ -288,7 +296,8 @@ class S3Store(ObjectStore):
         if code in _ACCESS_CODES or status == 403:
             return CredentialsError(
                 f"AWS denied access ({code_text}) while {what}: the identity (or role) needs "
-                "s3:ListBucket and s3:GetObject on the export bucket and prefix"
+                "s3:ListBucket and s3:GetObject on the bucket and prefix (a landing on S3 "
+                "also needs s3:PutObject and s3:DeleteObject)"
             )
         if code in _THROTTLE_CODES or status in (429, 500, 502, 503, 504):
             return SourceUnavailable(
@@ -338,6 +347,59 @@ class S3Store(ObjectStore):
             return self._client.get_object(Bucket=bucket, Key=key)["Body"].read()
 
         return self._call(f"reading s3://{bucket}/{key}", read)
+
+    def read_optional(self, bucket: str, key: str) -> bytes | None:
+        """The object's bytes, or None when there is no such key."""
+        from botocore.exceptions import ClientError
+
+        def read() -> bytes | None:
+            try:
+                return self._client.get_object(Bucket=bucket, Key=key)["Body"].read()
+            except ClientError as exc:
+                if exc.response.get("Error", {}).get("Code") in ("NoSuchKey", "404"):
+                    return None
+                raise
+
+        return self._call(f"reading s3://{bucket}/{key}", read)
+
+    def download(self, bucket: str, key: str, path: Path) -> int:
+        """Write the object's bytes to ``path`` atomically; return the size."""
+
+        def download() -> int:
+            answer = self._client.get_object(Bucket=bucket, Key=key)
+            return write_atomically(path, answer["Body"].iter_chunks(_BLOCK))
+
+        return self._call(f"reading s3://{bucket}/{key}", download)
+
+    def put_bytes(self, bucket: str, key: str, data: bytes, content_type: str) -> None:
+        """One PUT: S3 makes the whole object visible at once, or not at all."""
+        self._call(
+            f"writing s3://{bucket}/{key}",
+            lambda: self._client.put_object(
+                Bucket=bucket, Key=key, Body=data, ContentType=content_type
+            ),
+        )
+
+    def put_file(self, bucket: str, key: str, path: Path) -> None:
+        """Upload a local file in one PUT (up to 5 GB; a landed partition is far less)."""
+
+        def put() -> None:
+            with path.open("rb") as handle:
+                self._client.put_object(Bucket=bucket, Key=key, Body=handle)
+
+        self._call(f"writing s3://{bucket}/{key}", put)
+
+    def delete(self, bucket: str, keys: Iterable[str]) -> None:
+        """Delete objects, 1,000 per request (S3's limit); absent keys are no error."""
+        keys = list(keys)
+        for start in range(0, len(keys), 1000):
+            batch = [{"Key": key} for key in keys[start : start + 1000]]
+            self._call(
+                f"deleting {len(batch)} object(s) under s3://{bucket}/",
+                lambda batch=batch: self._client.delete_objects(
+                    Bucket=bucket, Delete={"Objects": batch, "Quiet": True}
+                ),
+            )
 
 
 def store_for(

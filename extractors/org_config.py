@@ -1972,7 +1972,7 @@ def org_tables(config: OrgConfig) -> dict[str, pa.Table]:
     }
 
 
-def land_config(config: OrgConfig, landing: Path) -> list[LoadRecord]:
+def land_config(config: OrgConfig, landing: Path | str) -> list[LoadRecord]:
     """Replace every org table from a validated config; one ledger record per table."""
     tables = org_tables(config)  # all built before the first write
     records = []

@@ -48,7 +48,7 @@ def _when(text: str) -> dt.datetime:
     return value if value.tzinfo else value.replace(tzinfo=dt.UTC)
 
 
-def summarise(results: dict[str, list[dict] | None], landing: Path) -> RunSummary:
+def summarise(results: dict[str, list[dict] | None], landing: Path | str) -> RunSummary:
     """Summarise the extract results of one run (None: the source's task failed).
 
     A failed source's freshness is the time of its last load in the ledger,
@@ -56,7 +56,8 @@ def summarise(results: dict[str, list[dict] | None], landing: Path) -> RunSummar
     the message is the same however late it is read.
     """
     summary = RunSummary()
-    ledger = read_ledger(landing)
+    # Read only when a source failed: on S3 the ledger is one object per load.
+    ledger = read_ledger(landing) if any(v is None for v in results.values()) else []
     newest = max((_when(r["loaded_at"]) for r in ledger), default=None)
     for source, loads in results.items():
         if loads is None:

@@ -3,6 +3,10 @@
 One home for these so that the DAG, the CLI and the tests agree. Credentials
 never pass through here; they come from the providers' own chains or, in the
 DAG, from an Airflow connection (``extractors.credentials``).
+
+``AI_CARBON_LANDING`` is a local folder, or an ``s3://bucket/prefix`` URL for
+a landing zone on S3 (``extractors/landing.py`` writes either; the build
+mirrors an S3 landing into its scratch folder before dbt reads it).
 """
 
 from __future__ import annotations
@@ -19,7 +23,8 @@ class Settings:
     """Resolved locations of the sources, the landing zone and the org config."""
 
     sources: Path
-    landing: Path
+    # A local folder, or an "s3://bucket/prefix" URL (kept as text: never a Path).
+    landing: Path | str
     config: Path
 
     @classmethod
@@ -29,8 +34,29 @@ class Settings:
             candidate = Path(value)
             return candidate if candidate.is_absolute() else PROJECT_ROOT / candidate
 
+        landing = os.environ.get("AI_CARBON_LANDING") or ""
         return cls(
             sources=path("AI_CARBON_SOURCES", ".demo/sources"),
-            landing=path("AI_CARBON_LANDING", "landing"),
+            landing=landing_location(landing)
+            if "://" in landing
+            else path("AI_CARBON_LANDING", "landing"),
             config=path("AI_CARBON_CONFIG", "config/org.example.yml"),
         )
+
+
+def is_remote(landing: Path | str) -> bool:
+    """True for a landing zone on S3 (an ``s3://`` URL)."""
+    return isinstance(landing, str) and landing.startswith("s3://")
+
+
+def landing_location(url: str) -> str:
+    """``url`` if it is an ``s3://bucket[/prefix]`` URL; ConfigError for other schemes."""
+    from extractors.errors import ConfigError
+
+    scheme, _, rest = url.partition("://")
+    if scheme != "s3" or not rest.split("/")[0]:
+        raise ConfigError(
+            f"AI_CARBON_LANDING={url!r}: a landing zone is a local folder or s3://bucket/prefix "
+            "(other object stores, such as gs://, are not supported)"
+        )
+    return "s3://" + rest.rstrip("/")

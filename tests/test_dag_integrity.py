@@ -47,6 +47,19 @@ def test_only_the_warehouse_tasks_write_and_they_share_a_one_slot_pool(dagbag):
     assert writers == {"build_warehouse", "publish_warehouse"}
 
 
+def test_the_tasks_that_open_the_warehouse_can_be_sent_to_its_host(monkeypatch):
+    # GIVEN Celery workers on several hosts, the warehouse on one of them
+    monkeypatch.setenv("AI_CARBON_WAREHOUSE_QUEUE", "warehouse")
+    dags = DagBag(dag_folder=str(ROOT / "dags")).dags
+    nightly = dags["ai_carbon_nightly"]
+    # THEN the build and publish go to its queue, every other task to any worker
+    on_host = {t.task_id for t in nightly.tasks if t.queue == "warehouse"}
+    assert on_host == {"build_warehouse", "publish_warehouse"}
+    assert {t.queue for t in nightly.tasks if t.task_id not in on_host} == {"default"}
+    # AND every task of the disclosure DAG reads the warehouse or the disclosures
+    assert {t.queue for t in dags["ai_carbon_disclosure"].tasks} == {"warehouse"}
+
+
 def test_shape_config_then_extracts_then_build_then_publish(dagbag):
     dag = dagbag.dags["ai_carbon_nightly"]
     extracts = {t.task_id for t in dag.tasks if t.task_id.startswith("extract_")}

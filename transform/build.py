@@ -187,7 +187,10 @@ def build(run_id: str, settings: Settings | None = None, full_refresh: bool = Fa
     not rebuilt); ``full_refresh`` rebuilds every incremental model from all
     of landing (``dbt build --full-refresh``).
     """
-    check_dbt_paths(settings or Settings.from_env())
+    from transform.landing_sync import landing_for_dbt
+
+    settings = settings or Settings.from_env()
+    check_dbt_paths(settings)
     # Same file name as the published warehouse: DuckDB names the catalog after
     # the file, and dbt writes that name into every view it creates.
     target = build_dir() / _safe_name(run_id) / published_path().name
@@ -196,6 +199,8 @@ def build(run_id: str, settings: Settings | None = None, full_refresh: bool = Fa
         for stale in (target, target.with_suffix(".duckdb.wal")):
             stale.unlink(missing_ok=True)
         try:
+            # A landing on S3 is read from a local mirror (transform/landing_sync.py).
+            settings = landing_for_dbt(settings, build_dir())
             # Inside the try: a copy cut short (disk full) is removed too.
             if published_path().exists():
                 shutil.copyfile(published_path(), target)

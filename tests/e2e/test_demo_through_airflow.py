@@ -14,6 +14,7 @@ the rest of the pipeline, keeps every figure.
 
 import hashlib
 import json
+import sys
 from pathlib import Path
 
 import duckdb
@@ -127,6 +128,41 @@ def test_azures_own_emissions_are_allocated_to_its_systems_by_cost(demo):
     assert sum(allocated.values()) == pytest.approx(346.331)
     # February is not published yet (the dashboard's lag): estimated bottom-up
     assert february == "estimated"
+
+
+def test_a_landing_on_s3_publishes_the_same_figures(demo):
+    # GIVEN the same sources, the landing on S3 (moto, in the Airflow process)
+    work, env, command = demo
+    s3_work = work / "on-s3"
+    keys_file = s3_work / "keys.json"
+    s3_work.mkdir()
+    s3_env = {
+        **env,
+        "AI_CARBON_LANDING": "s3://ai-carbon-landing/nightly",
+        "AI_CARBON_WAREHOUSE": str(s3_work / "warehouse" / "ai_carbon.duckdb"),
+        "AWS_ACCESS_KEY_ID": "AKIAFAKEFAKEFAKEFAKE",
+        "AWS_SECRET_ACCESS_KEY": "fake-secret",
+        "AWS_DEFAULT_REGION": "us-east-1",
+        "AWS_CONFIG_FILE": str(s3_work / "no-aws-config"),
+        "AWS_SHARED_CREDENTIALS_FILE": str(s3_work / "no-aws-credentials"),
+    }
+    # WHEN the nightly DAG runs through Airflow on it
+    wrapper = [sys.executable, str(ROOT / "tests" / "e2e" / "airflow_on_moto_s3.py")]
+    run(
+        [*wrapper, "ai-carbon-landing", str(keys_file), *command[1:], "2025-03-01", "-c", CONF],
+        s3_env,
+    )
+    # THEN the landing is on S3 (pointers, attempts, one ledger object per load),
+    # the build read its mirror, and the figures equal the local landing's
+    keys = json.loads(keys_file.read_text())
+    cur = "nightly/aws_cur/line_items"
+    assert {f"{cur}/month=2025-01/_current.json", f"{cur}/month=2025-02/_current.json"} <= set(keys)
+    assert any(key.startswith("nightly/_ledger/loads/") for key in keys)
+    mirror = s3_work / "warehouse" / ".build" / "landing"
+    assert (mirror / "aws_cur" / "line_items" / "month=2025-01" / "part-0.parquet").is_file()
+    assert figures(s3_work / "warehouse" / "ai_carbon.duckdb") == figures(
+        work / "warehouse" / "ai_carbon.duckdb"
+    )
 
 
 def test_a_second_run_on_the_same_inputs_changes_nothing(demo):

@@ -209,6 +209,20 @@ def test_the_aws_policies_grant_reads_of_the_export_prefixes_only():
     )
 
 
+def test_the_landing_policy_writes_the_landing_prefix_only():
+    # GIVEN the policy of a landing on S3 (AI_CARBON_LANDING=s3://helio-landing/ai-carbon)
+    policy = json.loads((IAM / "aws-s3-landing-policy.json").read_text())
+    [listing, objects] = policy["Statement"]
+    # THEN it lists the landing prefix only, and reads, writes and deletes its
+    # objects only (attempts, pointers, ledger records): no other bucket or prefix
+    assert listing["Action"] == "s3:ListBucket"
+    assert listing["Resource"] == "arn:aws:s3:::helio-landing"
+    assert listing["Condition"]["StringLike"]["s3:prefix"] == ["ai-carbon/*"]
+    assert sorted(objects["Action"]) == ["s3:DeleteObject", "s3:GetObject", "s3:PutObject"]
+    assert objects["Resource"] == "arn:aws:s3:::helio-landing/ai-carbon/*"
+    assert {s["Effect"] for s in policy["Statement"]} == {"Allow"}
+
+
 def test_the_gcp_and_azure_grants_are_the_reader_roles_only():
     gcp = (IAM / "gcp-bigquery-roles.md").read_text()
     azure = (IAM / "azure-carbon-optimization-reader.md").read_text()

@@ -1,0 +1,107 @@
+"""Benchmark: landing on S3 (moto, in process) and the build's mirror sync.
+
+Generates the demo organisation's sources for ``--months`` months, lands them
+with the extractors' command line once to ``s3://<bucket>/landing`` and once to
+a local folder, then times the mirror sync: the first (copies everything), a
+second with nothing landed in between (copies nothing), and one after a single
+partition was replaced (copies only it). Checks that the mirror holds the
+local folder's bytes, the replaced partition aside.
+
+    python bench/landing_s3_sync.py [--months 12]
+
+Prints its figures. A benchmark, not a test: moto answers in memory, so the
+times measure this code's requests, not S3's latency.
+"""
+
+from __future__ import annotations
+
+import argparse
+import filecmp
+import os
+import shutil
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+
+BUCKET = "ai-carbon-bench"
+URL = f"s3://{BUCKET}/landing"
+
+
+def differing(left: Path, right: Path) -> list[str]:
+    """Parquet files of ``left`` missing from ``right`` or with other bytes."""
+    return [
+        path.relative_to(left).as_posix()
+        for path in sorted(left.rglob("*.parquet"))
+        if not (right / path.relative_to(left)).is_file()
+        or not filecmp.cmp(path, right / path.relative_to(left), shallow=False)
+    ]
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--months", type=int, default=12)
+    args = parser.parse_args()
+    os.environ.update(
+        AWS_ACCESS_KEY_ID="AKIAFAKEFAKEFAKEFAKE",
+        AWS_SECRET_ACCESS_KEY="fake-not-a-secret",
+        AWS_DEFAULT_REGION="us-east-1",
+    )
+    import boto3
+    import pyarrow.parquet as pq
+    from moto import mock_aws
+
+    from extractors.__main__ import main as extract
+    from extractors.demo.generate import generate
+    from extractors.landing import land_table
+    from transform.landing_sync import sync
+
+    work = Path(tempfile.mkdtemp(prefix="ai-carbon-bench-s3-"))
+    generate(work / "sources", start_month="2025-01", months=args.months)
+    last = f"2025-{args.months:02d}" if args.months <= 12 else None
+    os.environ["AI_CARBON_SOURCES"] = str(work / "sources")
+    os.environ["AI_CARBON_CONFIG"] = str(ROOT / "config" / "org.example.yml")
+    with mock_aws():
+        client = boto3.client("s3", region_name="us-east-1")
+        client.create_bucket(Bucket=BUCKET)
+        for landing in (URL, str(work / "landing")):
+            os.environ["AI_CARBON_LANDING"] = landing
+            started = time.perf_counter()
+            try:
+                extract(["all", "--from-month", "2025-01", "--to-month", last or "2025-12"])
+            except SystemExit as exit_:
+                if exit_.code:
+                    raise
+            print(f"extract to {landing}: {time.perf_counter() - started:.1f} s", file=sys.stderr)
+        pages = client.get_paginator("list_objects_v2").paginate(Bucket=BUCKET)
+        keys = [item["Key"] for page in pages for item in page.get("Contents", [])]
+        pointers = sum(key.endswith("/_current.json") for key in keys)
+        print(f"on S3: {len(keys)} objects, {pointers} partitions", file=sys.stderr)
+        mirror = work / "mirror"
+        for label in ("first sync", "second sync"):
+            started = time.perf_counter()
+            result = sync(URL, mirror)
+            print(f"{label}: {time.perf_counter() - started:.2f} s, {result.describe()}")
+        print(f"mirror differs from the local landing in: {differing(work / 'landing', mirror)}")
+        replaced = "slurm/jobs/month=2025-01"
+        table = pq.read_table(mirror / replaced / "part-0.parquet")
+        land_table(
+            URL,
+            source="slurm",
+            dataset="jobs",
+            partition="month=2025-01",
+            inputs=["bench"],
+            table=table.slice(1),
+        )
+        started = time.perf_counter()
+        result = sync(URL, mirror)
+        print(f"after replacing {replaced}: {time.perf_counter() - started:.2f} s, ", end="")
+        print(result.describe())
+    shutil.rmtree(work, ignore_errors=True)
+
+
+if __name__ == "__main__":
+    main()

@@ -7,7 +7,9 @@ from pathlib import Path
 
 import pyarrow.parquet as pq
 import pytest
+import yaml
 
+from extractors import org_config
 from extractors.errors import ConfigError
 from extractors.landing import read_ledger
 from extractors.org_config import ORG_SCHEMAS, glob_to_like, land_config, load_config
@@ -536,3 +538,10 @@ def test_a_target_lands_with_its_scope_and_the_location_method_by_default(
             "ghg_scope": 2,
         }
     ]
+
+
+def test_the_gpu_power_ceiling_is_the_same_in_the_config_and_in_dbt():
+    # One ceiling: a configured gpu_power_w above it is refused here, and a Slurm
+    # meter reading implying more per GPU is set aside in int_slurm_energy_estimated.
+    project = yaml.safe_load((EXAMPLE.parents[1] / "dbt_project" / "dbt_project.yml").read_text())
+    assert project["vars"]["max_gpu_power_w"] == org_config.MAX_GPU_POWER_W == 3000

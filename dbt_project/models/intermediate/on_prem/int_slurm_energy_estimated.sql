@@ -1,5 +1,8 @@
 -- IT energy of every Slurm job-day (methodology.md section 2), one tier each:
---   measured   ConsumedEnergyRaw (kWh, clipped to the month) when > 0;
+--   measured   ConsumedEnergyRaw (kWh, clipped to the month) when > 0 and
+--              plausible: at most var max_gpu_power_w per allocated GPU-hour
+--              (an absurd meter reading falls back to the estimate, the reason
+--              kept in measured_rejected_reason);
 --   estimated  GPU-hours x W / 1000, W = the cluster's configured gpu_power_w,
 --              else idle + u x (max - idle) of the GPU model, u = the cluster's
 --              gpu_utilisation, else the config's gpu_utilisation_default.
@@ -81,16 +84,39 @@ powered as (
 
 ),
 
+checked as (
+
+    select
+        *,
+        case
+            when
+                measured_kwh > 0 and gpu_count > 0 and gpu_hours > 0
+                and measured_kwh * 1000 / gpu_hours > {{ var('max_gpu_power_w') }}
+                then
+                    'ConsumedEnergyRaw implies '
+                    || cast(
+                        cast(round(measured_kwh * 1000 / gpu_hours) as {{ dbt.type_bigint() }})
+                        as {{ dbt.type_string() }}
+                    )
+                    || ' W per allocated GPU, more than {{ var("max_gpu_power_w") }} W: estimated instead'
+        end as measured_rejected_reason
+    from powered
+
+),
+
 estimated as (
 
     select
         *,
         gpu_hours * gpu_power_w / 1000 as estimated_kwh,
-        case when measured_kwh > 0 then measured_kwh else coalesce(gpu_hours * gpu_power_w / 1000, 0) end
-            as it_kwh,
-        case when measured_kwh > 0 then 'measured' else 'estimated' end as tier,
+        case
+            when measured_kwh > 0 and measured_rejected_reason is null then measured_kwh
+            else coalesce(gpu_hours * gpu_power_w / 1000, 0)
+        end as it_kwh,
+        case when measured_kwh > 0 and measured_rejected_reason is null then 'measured' else 'estimated' end
+            as tier,
         case when gpu_count > 0 then 'gpu' else 'cpu' end as activity
-    from powered
+    from checked
 
 )
 

@@ -125,6 +125,39 @@ def main(argv: list[str] | None = None) -> int:
             ["tier", "share %"],
         )
     )
+
+    print("\nMaturity (reporting.maturity, levels 1-5)")
+    print(
+        _table(
+            con.execute(
+                """
+        select coalesce(system_id, 'the organisation'), 'L' || maturity_level, next_step
+        from reporting.maturity
+        order by row_order, system_id
+        """
+            ).fetchall(),
+            ["who", "level", "what the next level needs"],
+        )
+    )
+
+    print(f"\nInference intensity {year}, gCO2e per 1,000 requests (idle included)")
+    print(
+        _table(
+            con.execute(
+                """
+        select system_id,
+               sum(requests),
+               sum(g_co2e_per_1k_requests * requests) / nullif(sum(requests), 0),
+               sum(market_g_co2e_per_1k_requests * requests) / nullif(sum(requests), 0)
+        from reporting.inference_intensity
+        where year(month) = ?
+        group by system_id having sum(requests) > 0 order by system_id
+        """,
+                [year],
+            ).fetchall(),
+            ["system", "requests", "location g / 1k", "market g / 1k"],
+        )
+    )
     con.close()
 
     print("\nQuery it yourself (read-only; safe while the nightly run builds):")

@@ -130,6 +130,29 @@ def test_azures_own_emissions_are_allocated_to_its_systems_by_cost(demo):
     assert february == "estimated"
 
 
+def test_the_summary_prints_maturity_and_inference_intensity(demo):
+    # WHEN the summary `make demo` ends with is printed for the demo's year
+    _, env, _ = demo
+    out = run([str(BIN / "python"), "-m", "transform.summary", "--year", "2025"], env).stdout
+    # THEN it shows the organisation's maturity level and each system's
+    assert "Maturity (reporting.maturity, levels 1-5)" in out
+    [organisation] = [line for line in out.splitlines() if line.startswith("the organisation")]
+    assert organisation.split()[2].startswith("L")
+    # AND the chat API's intensity: all its kgCO2e of the two months (idle and embodied
+    # included) x 1e6 / its requests, the same figure from the facts
+    with duckdb.connect(env["AI_CARBON_WAREHOUSE"], read_only=True) as con:
+        [(kg, requests)] = con.execute(
+            "select (select sum(kg_co2e) from fct_emissions where system_id = 'llm-chat-api' "
+            "        and method = 'location' and accounting_basis in ('activity', 'amortised') "
+            "        and month in (select month from fct_inference_requests)), "
+            "       (select sum(requests) from fct_inference_requests "
+            "        where system_id = 'llm-chat-api')"
+        ).fetchall()
+    [chat] = [line for line in out.splitlines() if line.startswith("llm-chat-api ")][-1:]
+    assert chat.split()[1] == str(requests)
+    assert float(chat.split()[2]) == pytest.approx(kg * 1e6 / requests, abs=0.006)
+
+
 def test_a_landing_on_s3_publishes_the_same_figures(demo):
     # GIVEN the same sources, the landing on S3 (moto, in the Airflow process)
     work, env, command = demo

@@ -1,3 +1,12 @@
+{{
+    config(
+        materialized='incremental',
+        incremental_strategy='delete+insert',
+        unique_key='month',
+        on_schema_change='append_new_columns',
+        post_hook="{{ delete_months_of_other_inputs(['aws_cur.line_items']) }}",
+    )
+}}
 -- Bottom-up IT energy of every cloud usage part (methodology.md section 2):
 --   GPU     GPU-hours x (idle + u x (max - idle)) / 1000, u = config default
 --   CPU     vCPU-hours x (min + u x (max - min)) / 1000, provider averages
@@ -5,11 +14,30 @@
 --   storage TB-hours x Wh/TB-h (SSD or HDD) x replication factor / 1000
 --   network GB x kWh/GB (intra-region, inter-region or internet)
 -- The row's cost is shared among its parts by their energy.
+--
+-- Incremental by month (macros/incremental_months.sql): a run recomputes the
+-- months whose CUR partition int_aws_cur_line_items_aggregated reloaded (a
+-- re-delivered or restated month, the open month with a new day) and replaces
+-- them whole (delete+insert on month); every month when anything else it
+-- reads changed (seeds, org config, another billing source, a model's SQL).
+-- The months are independent: a part's energy and cost depend on its own
+-- billing row, the seeds and the settings only.
+{%- set month_fingerprints = monthly_input_fingerprints(
+    ref('int_aws_cur_line_items_aggregated'), 'billing_month', 'landing_fingerprint'
+) -%}
+{%- set inputs_fingerprint = upstream_inputs_fingerprint(['aws_cur.line_items']) -%}
+{%- if is_incremental() -%}
+    {%- set months = months_to_recompute(month_fingerprints, inputs_fingerprint) -%}
+{%- endif %}
+
 with
 
 parts as (
 
     select * from {{ ref('int_cloud_usage_classified') }}
+    {%- if is_incremental() and months is not none %}
+        where {{ in_months('month', months) }}
+    {%- endif %}
 
 ),
 
@@ -145,7 +173,9 @@ costed as (
                     cost * coalesce(modelled_kwh, 0)
                     / sum(coalesce(modelled_kwh, 0)) over (partition by billing_row_id)
             else cost / count(*) over (partition by billing_row_id)
-        end as part_cost
+        end as part_cost,
+        {{ month_fingerprint_of('month', month_fingerprints) }} as month_fingerprint,
+        '{{ inputs_fingerprint }}' as inputs_fingerprint
     from estimated
 
 )

@@ -20,7 +20,45 @@
     `landing_partitions_to_load` (the var that forces CUR partitions) are
     recomputed too. A month whose every row left landing is not deleted (as
     in the CUR model): `--full-refresh` removes it. Empty / none when
-    compiling and in unit tests. -#}
+    compiling and in unit tests.
+
+    A model uses it in three places:
+        {%- set monthly = cur_monthly_state() -%}      (at the top)
+        ... from {{ ref('upstream') }} {{ months_filter('month', monthly) }}
+        {{ monthly_state_columns('month', monthly) }}  (two columns of the final select)
+    with config(materialized='incremental', incremental_strategy='delete+insert',
+    unique_key='month', on_schema_change='append_new_columns',
+    post_hook="{{ delete_rows_of_other_inputs() }}"). -#}
+
+
+{#- The state of a run of the calling model: the CUR months' fingerprints,
+    the other inputs' fingerprint and the months to recompute (none: all). -#}
+{% macro cur_monthly_state() -%}
+    {%- set month_fingerprints = monthly_input_fingerprints(
+        ref('int_aws_cur_line_items_aggregated'), 'billing_month', 'landing_fingerprint'
+    ) -%}
+    {%- set inputs_fingerprint = upstream_inputs_fingerprint(['aws_cur.line_items']) -%}
+    {{ return({
+        'month_fingerprints': month_fingerprints,
+        'inputs_fingerprint': inputs_fingerprint,
+        'months': months_to_recompute(month_fingerprints, inputs_fingerprint) if is_incremental() else none,
+    }) }}
+{%- endmacro %}
+
+
+{#- `where <month> in (...)` (or `and ...`) on an incremental run that recomputes some months; nothing otherwise. -#}
+{% macro months_filter(month_column, monthly, keyword='where') -%}
+    {%- if is_incremental() and monthly.months is not none -%}
+        {{ keyword }} {{ in_months(month_column, monthly.months) }}
+    {%- endif -%}
+{%- endmacro %}
+
+
+{#- The two stored fingerprints, as columns of the final select. -#}
+{% macro monthly_state_columns(month_column, monthly) -%}
+    {{ month_fingerprint_of(month_column, monthly.month_fingerprints) }} as month_fingerprint,
+    '{{ monthly.inputs_fingerprint }}' as inputs_fingerprint
+{%- endmacro %}
 
 
 {#- {'2025-06-01': '<fingerprint>', ...} from the stored fingerprints of a
@@ -205,10 +243,10 @@
     inputs than the current ones (a month no input holds any more, after a
     run that recomputed every month) are deleted, as a rebuilt table would
     not hold them. -#}
-{% macro delete_months_of_other_inputs(monthly_sources) -%}
+{% macro delete_rows_of_other_inputs() -%}
     {%- if execute and not is_unit_test() -%}
         delete from {{ this }}
-        where inputs_fingerprint != '{{ upstream_inputs_fingerprint(monthly_sources) }}'
+        where inputs_fingerprint != '{{ upstream_inputs_fingerprint(['aws_cur.line_items']) }}'
     {%- else -%}
         select 1
     {%- endif -%}

@@ -4,7 +4,7 @@
         incremental_strategy='delete+insert',
         unique_key='month',
         on_schema_change='append_new_columns',
-        post_hook="{{ delete_months_of_other_inputs(['aws_cur.line_items']) }}",
+        post_hook="{{ delete_rows_of_other_inputs() }}",
     )
 }}
 -- Bottom-up IT energy of every cloud usage part (methodology.md section 2):
@@ -22,22 +22,14 @@
 -- reads changed (seeds, org config, another billing source, a model's SQL).
 -- The months are independent: a part's energy and cost depend on its own
 -- billing row, the seeds and the settings only.
-{%- set month_fingerprints = monthly_input_fingerprints(
-    ref('int_aws_cur_line_items_aggregated'), 'billing_month', 'landing_fingerprint'
-) -%}
-{%- set inputs_fingerprint = upstream_inputs_fingerprint(['aws_cur.line_items']) -%}
-{%- if is_incremental() -%}
-    {%- set months = months_to_recompute(month_fingerprints, inputs_fingerprint) -%}
-{%- endif %}
+{%- set monthly = cur_monthly_state() %}
 
 with
 
 parts as (
 
     select * from {{ ref('int_cloud_usage_classified') }}
-    {%- if is_incremental() and months is not none %}
-        where {{ in_months('month', months) }}
-    {%- endif %}
+    {{ months_filter('month', monthly) }}
 
 ),
 
@@ -174,8 +166,7 @@ costed as (
                     / sum(coalesce(modelled_kwh, 0)) over (partition by billing_row_id)
             else cost / count(*) over (partition by billing_row_id)
         end as part_cost,
-        {{ month_fingerprint_of('month', month_fingerprints) }} as month_fingerprint,
-        '{{ inputs_fingerprint }}' as inputs_fingerprint
+        {{ monthly_state_columns('month', monthly) }}
     from estimated
 
 )

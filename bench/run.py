@@ -15,10 +15,11 @@ own peak RSS (``os.wait4``):
    with the new day is extracted, then the cost of the nightly ``dbt run``
    (the CUR model reloads that partition only, the cloud chain after it
    recomputes that month only) is set against building that partition alone:
-   ``dbt run`` over a landing that holds only that month
-   (``incremental.ratio``, the issue's definition), and the limit query over
-   that partition (``incremental.ratio_to_limit``, a raw DuckDB scan, not our
-   build); then ``dbt run`` once more with nothing to do
+   ``dbt run`` over a landing that holds only that month of every dataset
+   partitioned by month (CUR and the DCGM telemetry, which the bench lands
+   for that month; ``incremental.ratio``, the issue's definition), and the
+   limit query over that partition (``incremental.ratio_to_limit``, a raw
+   DuckDB scan, not our build); then ``dbt run`` once more with nothing to do
    (``incremental.noop_dbt_seconds``): dbt's fixed cost per run (parsing the
    manifest, one round trip per model, the landing checks), in every figure
    above whatever data it reads;
@@ -706,12 +707,13 @@ class Bench:
         return months, total
 
     def one_month_landing(self, month: str) -> Path:
-        """A landing folder holding only ``month`` of CUR (and the org config)."""
+        """A landing folder holding only ``month``: that partition of every dataset
+        partitioned by month (CUR line items, the DCGM telemetry), and the org config."""
         one = self.work / "landing-one-month"
-        (one / "aws_cur" / "line_items").mkdir(parents=True)
-        (one / "aws_cur" / "line_items" / f"month={month}").symlink_to(
-            self.landing / "aws_cur" / "line_items" / f"month={month}"
-        )
+        for partition in sorted(self.landing.glob(f"*/*/month={month}")):
+            dataset = one / partition.parent.relative_to(self.landing)
+            dataset.mkdir(parents=True, exist_ok=True)
+            (dataset / partition.name).symlink_to(partition)
         (one / "org").symlink_to(self.landing / "org")
         return one
 

@@ -128,23 +128,28 @@
 {%- endmacro %}
 
 
-{#- The names, sizes and modification times of a landing dataset's files,
-    hashed ('' when it has none): the files themselves are not read. -#}
+{#- The names (within the dataset's folder, so a landing folder moved or
+    copied with its times is not a change), sizes and modification times of a
+    landing dataset's files, hashed ('' when it has none): the files
+    themselves are not read. -#}
 {% macro landing_files_fingerprint(relation) -%}
     {%- if not landing_files_exist(relation) -%}
         {{ return('') }}
     {%- endif -%}
     {%- set path = modules.re.search("read_[a-z_]+\\('([^']+)'", relation.external).group(1) -%}
-    {{ return(run_query(landing_files_fingerprint_sql(path)).columns[0].values()[0]) }}
+    {%- set folder = path.split('*')[0] -%}
+    {%- set folder = folder[:folder.rfind('/') + 1] -%}
+    {{ return(run_query(landing_files_fingerprint_sql(path, folder)).columns[0].values()[0]) }}
 {%- endmacro %}
 
-{% macro landing_files_fingerprint_sql(path) -%}
-    {{ return(adapter.dispatch('landing_files_fingerprint_sql', 'ai_carbon')(path)) }}
+{% macro landing_files_fingerprint_sql(path, folder) -%}
+    {{ return(adapter.dispatch('landing_files_fingerprint_sql', 'ai_carbon')(path, folder)) }}
 {%- endmacro %}
 {#- read_blob() without its `content` column lists the files without reading them. -#}
-{% macro default__landing_files_fingerprint_sql(path) -%}
+{% macro default__landing_files_fingerprint_sql(path, folder) -%}
     select md5(string_agg(
-        filename || ':' || cast(size as varchar) || ':' || cast(last_modified as varchar), ','
+        substr(filename, {{ folder | length + 1 }})
+        || ':' || cast(size as varchar) || ':' || cast(last_modified as varchar), ','
         order by filename
     ))
     from read_blob('{{ path }}')

@@ -13,9 +13,16 @@ own peak RSS (``os.wait4``):
    settings (memory_limit, threads, temp_directory);
 2. nightly incremental: the last month is month-to-date; its re-delivery
    with the new day is extracted, then the cost of the nightly ``dbt run``
-   (the CUR model reloads that partition only) is set against building that month alone
-   (the limit query over that partition; also ``dbt run`` over a landing that
-   holds only that month);
+   (the CUR model reloads that partition only, the cloud chain after it
+   recomputes that month only) is set against building that partition alone:
+   ``dbt run`` over a landing that holds only that month of every dataset
+   partitioned by month (CUR and the DCGM telemetry, which the bench lands
+   for that month; ``incremental.ratio``, the issue's definition), and the
+   limit query over that partition (``incremental.ratio_to_limit``, a raw
+   DuckDB scan, not our build); then ``dbt run`` once more with nothing to do
+   (``incremental.noop_dbt_seconds``): dbt's fixed cost per run (parsing the
+   manifest, one round trip per model, the landing checks), in every figure
+   above whatever data it reads;
 3. pandas: the same estimation written as a user would
    (``bench/pandas_baseline.py``) on min(rows, 10M) rows, its total checked
    against the warehouse's;
@@ -29,11 +36,8 @@ size under ``runs``) and prints a table with each target met or missed.
 
     python bench/run.py --rows 1000000 [--seed 42] [--project worktree|HEAD|<git ref>]
 
-When the models become incremental, step 2 needs no change: its ``dbt run``
-after the re-delivery (``incremental.full_rebuild_seconds``, the
-``incremental-run`` log) is the nightly run to compare with
-``incremental.single_partition_dbt_seconds`` (``dbt run`` over that month
-alone) and with the one-month limit query (``incremental.ratio``).
+``incremental.full_rebuild_seconds`` (the ``incremental-run`` log) is the
+nightly run: the name is kept from when every model was rebuilt by it.
 
 ``--project`` picks the dbt project measured: the working tree (default), or
 a committed version exported with ``git archive`` (the working tree's
@@ -615,6 +619,7 @@ class Bench:
         one_landing = self.one_month_landing(self.last)
         one_warehouse = self.prepared_warehouse("one-month", one_landing)
         one_build = self.dbt("one-month-run", "run", one_landing, one_warehouse)
+        noop = self.dbt("noop-run", "run", self.landing, warehouse)
         results["incremental"] = {
             "month": self.last,
             "month_rows": month_rows,
@@ -622,21 +627,30 @@ class Bench:
             "extract_seconds": round(extract_month.seconds, 2),
             "full_rebuild_seconds": round(rebuild.seconds, 2),
             "single_partition_seconds": round(single["seconds"], 3),
-            "ratio": round(rebuild.seconds / single["seconds"], 1),
             "single_partition_dbt_seconds": round(one_build.seconds, 2),
-            "ratio_to_dbt_single_partition": round(rebuild.seconds / one_build.seconds, 2),
+            "ratio": round(rebuild.seconds / one_build.seconds, 2),
+            "ratio_to_limit": round(rebuild.seconds / single["seconds"], 1),
+            "noop_dbt_seconds": round(noop.seconds, 2),
+            "noop_dbt_cpu_seconds": round(noop.cpu_seconds, 2),
             "peak_rss_mb": round(rebuild.peak_rss_mb),
             "single_partition_peak_rss_mb": round(single_run.peak_rss_mb),
             "single_partition_dbt_peak_rss_mb": round(one_build.peak_rss_mb),
             "full_rebuild_cpu_seconds": round(rebuild.cpu_seconds, 2),
+            "single_partition_dbt_cpu_seconds": round(one_build.cpu_seconds, 2),
             "single_partition_cpu_seconds": round(single["cpu_seconds"], 3),
-            "ratio_cpu": round(rebuild.cpu_seconds / single["cpu_seconds"], 1),
+            "ratio_cpu": round(rebuild.cpu_seconds / one_build.cpu_seconds, 2),
+            "ratio_to_limit_cpu": round(rebuild.cpu_seconds / single["cpu_seconds"], 1),
             "load_average_at_start": round(rebuild.load_average, 2),
-            "target": "ratio <= 1.3 (history never rescanned)",
+            "target": (
+                "ratio <= 1.3: nightly dbt run / dbt run over a landing holding only that "
+                "partition (history never rescanned)"
+            ),
             "note": (
                 "full_rebuild_seconds is the nightly dbt run after the re-delivery: the CUR "
-                "model reloads only the re-delivered partition (delete+insert), every later "
-                "model is recomputed from the summed rows of all months"
+                "model reloads only the re-delivered partition and the cloud chain after it "
+                "(energy estimate, IT energy, location, bottom-up emissions) recomputes only "
+                "that month (delete+insert); the other models are rebuilt whole. "
+                "noop_dbt_seconds is a dbt run with nothing to do: dbt's fixed cost"
             ),
         }
         results["incremental"]["met"] = results["incremental"]["ratio"] <= 1.3
@@ -693,12 +707,13 @@ class Bench:
         return months, total
 
     def one_month_landing(self, month: str) -> Path:
-        """A landing folder holding only ``month`` of CUR (and the org config)."""
+        """A landing folder holding only ``month``: that partition of every dataset
+        partitioned by month (CUR line items, the DCGM telemetry), and the org config."""
         one = self.work / "landing-one-month"
-        (one / "aws_cur" / "line_items").mkdir(parents=True)
-        (one / "aws_cur" / "line_items" / f"month={month}").symlink_to(
-            self.landing / "aws_cur" / "line_items" / f"month={month}"
-        )
+        for partition in sorted(self.landing.glob(f"*/*/month={month}")):
+            dataset = one / partition.parent.relative_to(self.landing)
+            dataset.mkdir(parents=True, exist_ok=True)
+            (dataset / partition.name).symlink_to(partition)
         (one / "org").symlink_to(self.landing / "org")
         return one
 
@@ -746,9 +761,11 @@ def summary(results: dict) -> dict:
             k: inc[k]
             for k in (
                 "ratio",
+                "ratio_to_limit",
                 "full_rebuild_seconds",
                 "single_partition_seconds",
                 "single_partition_dbt_seconds",
+                "noop_dbt_seconds",
             )
         },
         "pandas": {
@@ -781,6 +798,7 @@ def table(results: dict) -> str:
         f"{'':>13}{inc['peak_rss_mb']:>13,}",
         f"{'  that month alone (limit query)':<44}{inc['single_partition_seconds']:>10.3f}",
         f"{'  that month alone (dbt run)':<44}{inc['single_partition_dbt_seconds']:>10.2f}",
+        f"{'  dbt run with nothing to do':<44}{inc['noop_dbt_seconds']:>10.2f}",
         f"{pandas_label:<44}{pandas['seconds']:>10.2f}"
         f"{pandas['rows_per_second']:>13,}{pandas['peak_rss_mb']:>13,}",
         f"{'extract: local files (12 months)':<44}{ext['local_files']['seconds']:>10.2f}"
@@ -794,8 +812,9 @@ def table(results: dict) -> str:
         "",
         f"full build ratio to limit {full['ratio_to_limit']:.3f} (target >= 0.333): "
         f"{verdict[full['met']]}  [CPU seconds: {full['ratio_to_limit_cpu']:.3f}]",
-        f"incremental ratio {inc['ratio']} (target <= 1.3): {verdict[inc['met']]}"
-        f"  [vs dbt on that month alone: {inc['ratio_to_dbt_single_partition']}]",
+        f"incremental ratio {inc['ratio']} (vs dbt run on that month alone; target <= 1.3): "
+        f"{verdict[inc['met']]}  [CPU seconds: {inc['ratio_cpu']}; "
+        f"vs the one-month limit query: {inc['ratio_to_limit']}]",
         f"pandas speedup {pandas['speedup']}x (target >= 10x at 10M rows): "
         f"{verdict[pandas['met']]}  [CPU seconds: {pandas['speedup_cpu']}x]; "
         f"totals differ by {pandas['relative_difference']}",

@@ -99,3 +99,116 @@ def test_the_build_copy_starts_from_the_published_warehouse_and_refreshes_only_w
         build_module.build("full", full_refresh=True)
     # THEN both started from the published warehouse; only the second refreshed in full
     assert seen == [(["build"], "published"), (["build", "--full-refresh"], "published")]
+
+
+# The cloud chain after the CUR model, incremental by month (macros/incremental_months.sql).
+MONTHLY_MODELS = (
+    "int_cloud_energy_estimated",
+    "int_it_energy_unioned",
+    "int_it_energy_located",
+    "int_bottom_up_emissions_calculated",
+)
+
+
+def monthly_rows(warehouse, model: str) -> dict[str, tuple]:
+    """Per month of an incremental model: rows, energy, cost and the stored fingerprints."""
+    energy = "energy_kwh" if model == "int_bottom_up_emissions_calculated" else "it_kwh"
+    cost = "part_cost" if model == "int_cloud_energy_estimated" else "cost"
+    with duckdb.connect(str(warehouse), read_only=True) as con:
+        rows = con.execute(
+            f"select strftime(month, '%Y-%m'), count(*), round(sum({energy}), 6), "
+            f"round(sum({cost}), 6), min(month_fingerprint), min(inputs_fingerprint), "
+            "count(distinct inputs_fingerprint) "
+            f"from {model} group by 1 order by 1"
+        ).fetchall()
+    return {month: tuple(values) for month, *values in rows}
+
+
+def every_mart_and_view(warehouse) -> dict[str, tuple]:
+    """Rows and the sum of every numeric column of each mart and reporting view."""
+    with duckdb.connect(str(warehouse), read_only=True) as con:
+        relations = con.execute(
+            "select table_schema, table_name from information_schema.tables "
+            "where table_catalog = current_database() and (table_schema = 'reporting' "
+            "or table_name like 'fct\\_%' escape '\\' or table_name like 'dim\\_%' escape '\\') "
+            "order by all"
+        ).fetchall()
+        found = {}
+        for schema, table in relations:
+            numeric = [
+                name
+                for name, kind in con.execute(
+                    "select column_name, data_type from information_schema.columns "
+                    "where table_schema = ? and table_name = ? order by ordinal_position",
+                    [schema, table],
+                ).fetchall()
+                if kind in ("DOUBLE", "FLOAT", "INTEGER", "BIGINT", "HUGEINT")
+                or kind.startswith("DECIMAL")
+            ]
+            sums = "".join(f', round(sum("{name}"), 6)' for name in numeric)
+            found[f"{schema}.{table}"] = con.execute(
+                f'select count(*){sums} from "{schema}"."{table}"'
+            ).fetchone()
+    return found
+
+
+def test_a_late_months_redelivery_recomputes_only_that_month_downstream(workspace):
+    # GIVEN a published warehouse built from January and February
+    before = {model: monthly_rows(workspace.warehouse, model) for model in MONTHLY_MODELS}
+    assert all(set(months) == {"2025-01", "2025-02"} for months in before.values())
+    # WHEN AWS restates January, the earlier month, as one of its two chunks,
+    # and the nightly build runs
+    path = (
+        workspace.sources / CUR / "metadata" / "BILLING_PERIOD=2025-01" / "helio-cur2-Manifest.json"
+    )
+    document = json.loads(path.read_text())
+    document["dataFiles"] = document["dataFiles"][1:]
+    document["executionId"] = "restatement"
+    path.write_text(json.dumps(document))
+    workspace.extract("aws_cur", ("2025-01",))
+    workspace.build("nightly")
+    # THEN every model of the cloud chain recomputed January only
+    recomputed = dict(
+        re.findall(r"(int_\w+): months to recompute: ([^\n\x1b]*)", dbt_log(workspace))
+    )
+    assert recomputed == dict.fromkeys(MONTHLY_MODELS, "2025-01-01")
+    for model in MONTHLY_MODELS:
+        after = monthly_rows(workspace.warehouse, model)
+        # AND February's rows are the ones stored before, fingerprints included
+        assert after["2025-02"] == before[model]["2025-02"], model
+        # AND January's were replaced whole: the restated figures, one fingerprint
+        assert after["2025-01"] != before[model]["2025-01"], model
+        assert after["2025-01"][3] != before[model]["2025-01"][3], model
+        assert after["2025-01"][5] == 1, model
+    # AND every mart and reporting view equals a full rebuild from all of landing
+    incremental = every_mart_and_view(workspace.warehouse)
+    _full_refresh_figures(workspace)
+    assert every_mart_and_view(workspace.warehouse) == incremental
+
+
+def test_a_changed_setting_recomputes_every_month_downstream(workspace):
+    # GIVEN a published warehouse built from January and February
+    before = {model: monthly_rows(workspace.warehouse, model) for model in MONTHLY_MODELS}
+    # WHEN the organisation raises the assumed GPU utilisation (no new billing data)
+    # and the nightly build runs
+    config = workspace.config.read_text()
+    assert "gpu_utilisation_default: 0.5\n" in config
+    workspace.config.write_text(
+        config.replace("gpu_utilisation_default: 0.5\n", "gpu_utilisation_default: 0.7\n")
+    )
+    workspace.extract("config")
+    workspace.build("nightly")
+    # THEN no CUR partition was reloaded, but every month of the cloud chain was recomputed
+    log = dbt_log(workspace)
+    assert re.findall(r"landing partitions to load: ([^\n\x1b]*)", log) == ["none"]
+    recomputed = re.findall(r"(int_\w+): inputs changed", log)
+    assert sorted(recomputed) == sorted(MONTHLY_MODELS)
+    for model in MONTHLY_MODELS:
+        after = monthly_rows(workspace.warehouse, model)
+        # AND both months carry the new inputs' fingerprint, and GPU energy rose
+        assert after["2025-01"][4] == after["2025-02"][4] != before[model]["2025-01"][4], model
+        assert after["2025-01"][1] > before[model]["2025-01"][1], model
+    # AND every mart and reporting view equals a full rebuild from all of landing
+    incremental = every_mart_and_view(workspace.warehouse)
+    _full_refresh_figures(workspace)
+    assert every_mart_and_view(workspace.warehouse) == incremental

@@ -1,3 +1,12 @@
+{{
+    config(
+        materialized='incremental',
+        incremental_strategy='delete+insert',
+        unique_key='month',
+        on_schema_change='append_new_columns',
+        post_hook="{{ delete_rows_of_other_inputs() }}",
+    )
+}}
 -- Bottom-up IT energy of every cloud usage part (methodology.md section 2):
 --   GPU     GPU-hours x (idle + u x (max - idle)) / 1000, u = config default
 --   CPU     vCPU-hours x (min + u x (max - min)) / 1000, provider averages
@@ -5,11 +14,22 @@
 --   storage TB-hours x Wh/TB-h (SSD or HDD) x replication factor / 1000
 --   network GB x kWh/GB (intra-region, inter-region or internet)
 -- The row's cost is shared among its parts by their energy.
+--
+-- Incremental by month (macros/incremental_months.sql): a run recomputes the
+-- months whose CUR partition int_aws_cur_line_items_aggregated reloaded (a
+-- re-delivered or restated month, the open month with a new day) and replaces
+-- them whole (delete+insert on month); every month when anything else it
+-- reads changed (seeds, org config, another billing source, a model's SQL).
+-- The months are independent: a part's energy and cost depend on its own
+-- billing row, the seeds and the settings only.
+{%- set monthly = cur_monthly_state() %}
+
 with
 
 parts as (
 
     select * from {{ ref('int_cloud_usage_classified') }}
+    {{ months_filter('month', monthly) }}
 
 ),
 
@@ -145,7 +165,8 @@ costed as (
                     cost * coalesce(modelled_kwh, 0)
                     / sum(coalesce(modelled_kwh, 0)) over (partition by billing_row_id)
             else cost / count(*) over (partition by billing_row_id)
-        end as part_cost
+        end as part_cost,
+        {{ monthly_state_columns('month', monthly) }}
     from estimated
 
 )

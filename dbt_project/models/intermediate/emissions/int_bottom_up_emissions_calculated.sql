@@ -1,3 +1,12 @@
+{{
+    config(
+        materialized='incremental',
+        incremental_strategy='delete+insert',
+        unique_key='month',
+        on_schema_change='append_new_columns',
+        post_hook="{{ delete_rows_of_other_inputs() }}",
+    )
+}}
 -- Bottom-up emissions of every energy row, location- and market-based
 -- (methodology.md section 4):
 --   location  kWh x the grid factor of the row's zone and year;
@@ -7,11 +16,17 @@
 -- Energy is the same on both rows of a pair. Cloud rows of months the provider
 -- has published are kept (is_provider_reported_month) for reconciliation;
 -- fct_emissions reports the provider's figure for them instead.
+--
+-- Incremental by month like int_it_energy_located
+-- (macros/incremental_months.sql).
+{%- set monthly = cur_monthly_state() %}
+
 with
 
 energy as (
 
     select * from {{ ref('int_energy_rows_split_by_overhead') }}
+    {{ months_filter('month', monthly) }}
 
 ),
 
@@ -120,7 +135,8 @@ final as (
         'activity' as accounting_basis,
         cast(null as {{ type_double() }}) as provider_scope1_kg,
         cast(null as {{ type_double() }}) as provider_scope2_kg,
-        cast(null as {{ type_double() }}) as provider_scope3_kg
+        cast(null as {{ type_double() }}) as provider_scope3_kg,
+        {{ monthly_state_columns('month', monthly) }}
     from unioned
 
 )

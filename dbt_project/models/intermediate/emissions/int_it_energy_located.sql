@@ -1,12 +1,47 @@
+{{
+    config(
+        materialized='incremental',
+        incremental_strategy='delete+insert',
+        unique_key='month',
+        on_schema_change='append_new_columns',
+        post_hook="{{ delete_rows_of_other_inputs() }}",
+    )
+}}
 -- Where each IT-energy row draws its electricity: the grid zone (site config,
 -- or the cloud region's zone) and the PUE (methodology.md section 3): the
 -- site's configured PUE valid on the month's first day, else the pue seed
 -- (cloud: region, then fleet; on-premises: the industry default).
+--
+-- Incremental by month like int_it_energy_unioned
+-- (macros/incremental_months.sql).
+{%- set monthly = cur_monthly_state() %}
+
 with
 
 energy as (
 
-    select * from {{ ref('int_it_energy_unioned') }}
+    -- the upstream's own fingerprints left out: this model stores its own
+    select
+        energy_row_id,
+        source,
+        provider,
+        site_id,
+        region_code,
+        billing_account_id,
+        account_id,
+        service_code,
+        month,
+        system_id,
+        system_kind,
+        activity,
+        tier,
+        is_cost_only,
+        it_kwh,
+        cost,
+        currency,
+        includes_facility_overhead
+    from {{ ref('int_it_energy_unioned') }}
+    {{ months_filter('month', monthly) }}
 
 ),
 
@@ -82,7 +117,8 @@ final as (
     select
         *,
         -- a figure metered at the facility already holds its overhead
-        case when includes_facility_overhead then 0 else it_kwh * (pue - 1) end as overhead_kwh
+        case when includes_facility_overhead then 0 else it_kwh * (pue - 1) end as overhead_kwh,
+        {{ monthly_state_columns('month', monthly) }}
     from located
 
 )

@@ -1,8 +1,23 @@
+{{
+    config(
+        materialized='incremental',
+        incremental_strategy='delete+insert',
+        unique_key='month',
+        on_schema_change='append_new_columns',
+        post_hook="{{ delete_rows_of_other_inputs() }}",
+    )
+}}
 -- IT energy (before PUE) of everything the organisation runs, in one shape:
 -- on-premises GPU usage from the precedence step (one row per workload-day
 -- segment: each GPU-hour once, at its best tier), Slurm jobs without GPUs
 -- (metered energy only), metered idle consumption of clusters, cloud usage parts
 -- (summed per provider cell, system and activity).
+--
+-- Incremental by month like int_cloud_energy_estimated
+-- (macros/incremental_months.sql): the months whose CUR partition was
+-- reloaded, every month when another input changed.
+{%- set monthly = cur_monthly_state() %}
+
 with
 
 slurm_energy as (
@@ -10,6 +25,7 @@ slurm_energy as (
     select * from {{ ref('int_slurm_energy_estimated') }}
     -- GPU jobs come through the precedence step (gpu_rows)
     where gpu_count = 0
+    {{ months_filter('month', monthly, 'and') }}
 
 ),
 
@@ -17,18 +33,21 @@ gpu_usage as (
 
     select * from {{ ref('int_gpu_usage_deduplicated') }}
     where is_counted
+    {{ months_filter('month', monthly, 'and') }}
 
 ),
 
 cluster_idle_energy as (
 
     select * from {{ ref('int_cluster_idle_energy_attributed') }}
+    {{ months_filter('month', monthly) }}
 
 ),
 
 cloud_energy as (
 
     select * from {{ ref('int_cloud_energy_estimated') }}
+    {{ months_filter('month', monthly) }}
 
 ),
 
@@ -167,6 +186,15 @@ unioned as (
     union all
     select * from idle_rows
 
+),
+
+final as (
+
+    select
+        *,
+        {{ monthly_state_columns('month', monthly) }}
+    from unioned
+
 )
 
-select * from unioned
+select * from final

@@ -1,0 +1,258 @@
+{#- Incremental models by month downstream of the CUR model
+    (models/intermediate/cloud/int_cloud_energy_estimated.sql): which months a
+    run has to recompute, without reading any row of the others.
+
+    A month's rows depend on two things, each stored beside them:
+    - `month_fingerprint`: the fingerprint of the month's CUR landing
+      partition, as int_aws_cur_line_items_aggregated loaded it
+      (monthly_input_fingerprints); a re-delivered month, the open month with
+      a new day, a restated month changes it;
+    - `inputs_fingerprint`: everything else the model reads, for every month
+      at once (upstream_inputs_fingerprint): the SQL of every upstream model,
+      the seeds' files, the project's macros, the methodology version, and
+      the files of every other landing dataset upstream (org config, GCP
+      billing, FOCUS, ...). A factor, a rule or a formula that changes, or a
+      delivery of another source, changes it: every month is recomputed, as
+      a table would be.
+    A run recomputes the months whose stored fingerprints differ from the
+    current ones (delete+insert on the month), or every month when the inputs
+    fingerprint moved; `--full-refresh` rebuilds all; the months of
+    `landing_partitions_to_load` (the var that forces CUR partitions) are
+    recomputed too. A month whose every row left landing is not deleted (as
+    in the CUR model): `--full-refresh` removes it. Empty / none when
+    compiling and in unit tests.
+
+    A model uses it in three places:
+        {%- set monthly = cur_monthly_state() -%}      (at the top)
+        ... from {{ ref('upstream') }} {{ months_filter('month', monthly) }}
+        {{ monthly_state_columns('month', monthly) }}  (two columns of the final select)
+    with config(materialized='incremental', incremental_strategy='delete+insert',
+    unique_key='month', on_schema_change='append_new_columns',
+    post_hook="{{ delete_rows_of_other_inputs() }}"). -#}
+
+
+{#- The state of a run of the calling model: the CUR months' fingerprints,
+    the other inputs' fingerprint and the months to recompute (none: all). -#}
+{% macro cur_monthly_state() -%}
+    {%- set month_fingerprints = monthly_input_fingerprints(
+        ref('int_aws_cur_line_items_aggregated'), 'billing_month', 'landing_fingerprint'
+    ) -%}
+    {%- set inputs_fingerprint = upstream_inputs_fingerprint(['aws_cur.line_items']) -%}
+    {{ return({
+        'month_fingerprints': month_fingerprints,
+        'inputs_fingerprint': inputs_fingerprint,
+        'months': months_to_recompute(month_fingerprints, inputs_fingerprint) if is_incremental() else none,
+    }) }}
+{%- endmacro %}
+
+
+{#- `where <month> in (...)` (or `and ...`) on an incremental run that recomputes some months; nothing otherwise. -#}
+{% macro months_filter(month_column, monthly, keyword='where') -%}
+    {%- if is_incremental() and monthly.months is not none -%}
+        {{ keyword }} {{ in_months(month_column, monthly.months) }}
+    {%- endif -%}
+{%- endmacro %}
+
+
+{#- The two stored fingerprints, as columns of the final select. -#}
+{% macro monthly_state_columns(month_column, monthly) -%}
+    {{ month_fingerprint_of(month_column, monthly.month_fingerprints) }} as month_fingerprint,
+    '{{ monthly.inputs_fingerprint }}' as inputs_fingerprint
+{%- endmacro %}
+
+
+{#- {'2025-06-01': '<fingerprint>', ...} from the stored fingerprints of a
+    monthly incremental input (its month column a date). -#}
+{% macro monthly_input_fingerprints(relation, month_column, fingerprint_column) -%}
+    {#- not built yet: only when compiling without a warehouse (the linter) -#}
+    {%- if not execute or is_unit_test() or load_relation(relation) is none -%}
+        {{ return({}) }}
+    {%- endif -%}
+    {%- set query -%}
+        select
+            cast({{ month_column }} as {{ dbt.type_string() }}) as month_value,
+            min({{ fingerprint_column }}) as first_fingerprint,
+            max({{ fingerprint_column }}) as last_fingerprint
+        from {{ relation }}
+        where {{ month_column }} is not null
+        group by {{ month_column }}
+    {%- endset -%}
+    {%- set fingerprints = {} -%}
+    {%- for row in run_query(query) -%}
+        {%- do fingerprints.update({row[0]: (row[1] or '') ~ '|' ~ (row[2] or '')}) -%}
+    {%- endfor -%}
+    {{ return(fingerprints) }}
+{%- endmacro %}
+
+
+{#- One fingerprint of every input of the running model that is not monthly:
+    upstream models' and seeds' checksums, the project's macros, the
+    methodology version, and the landing files of every upstream source but
+    `monthly_sources` ('source_name.table_name'), whose months are
+    fingerprinted apart. -#}
+{% macro upstream_inputs_fingerprint(monthly_sources) -%}
+    {%- if not execute or is_unit_test() -%}
+        {{ return('') }}
+    {%- endif -%}
+    {%- set upstream = [model.unique_id] -%}
+    {#- breadth-first over the graph: the loop also walks what it appends -#}
+    {%- for unique_id in upstream -%}
+        {%- set node = graph.nodes.get(unique_id) -%}
+        {%- if node is not none -%}
+            {%- for parent in node.depends_on.nodes -%}
+                {%- if parent not in upstream -%}
+                    {%- do upstream.append(parent) -%}
+                {%- endif -%}
+            {%- endfor -%}
+        {%- endif -%}
+    {%- endfor -%}
+    {%- set parts = ['methodology_version=' ~ var('methodology_version')] -%}
+    {%- for unique_id in upstream | sort -%}
+        {%- if unique_id.startswith('source.') -%}
+            {%- set found = graph.sources[unique_id] -%}
+            {%- if (found.source_name ~ '.' ~ found.name) not in monthly_sources -%}
+                {%- do parts.append(unique_id ~ '=' ~ landing_files_fingerprint(
+                    source(found.source_name, found.name)
+                )) -%}
+            {%- endif -%}
+        {%- elif graph.nodes[unique_id].checksum is defined -%}
+            {%- do parts.append(unique_id ~ '=' ~ graph.nodes[unique_id].checksum.checksum) -%}
+        {%- endif -%}
+    {%- endfor -%}
+    {%- for unique_id in graph.macros | sort -%}
+        {%- if graph.macros[unique_id].package_name == project_name -%}
+            {%- do parts.append(unique_id ~ '=' ~ local_md5(graph.macros[unique_id].macro_sql)) -%}
+        {%- endif -%}
+    {%- endfor -%}
+    {{ return(local_md5(parts | join('\n'))) }}
+{%- endmacro %}
+
+
+{#- The names (within the dataset's folder, so a landing folder moved or
+    copied with its times is not a change), sizes and modification times of a
+    landing dataset's files, hashed ('' when it has none): the files
+    themselves are not read. -#}
+{% macro landing_files_fingerprint(relation) -%}
+    {%- if not landing_files_exist(relation) -%}
+        {{ return('') }}
+    {%- endif -%}
+    {%- set path = modules.re.search("read_[a-z_]+\\('([^']+)'", relation.external).group(1) -%}
+    {%- set folder = path.split('*')[0] -%}
+    {%- set folder = folder[:folder.rfind('/') + 1] -%}
+    {{ return(run_query(landing_files_fingerprint_sql(path, folder)).columns[0].values()[0]) }}
+{%- endmacro %}
+
+{% macro landing_files_fingerprint_sql(path, folder) -%}
+    {{ return(adapter.dispatch('landing_files_fingerprint_sql', 'ai_carbon')(path, folder)) }}
+{%- endmacro %}
+{#- read_blob() without its `content` column lists the files without reading them. -#}
+{% macro default__landing_files_fingerprint_sql(path, folder) -%}
+    select md5(string_agg(
+        substr(filename, {{ folder | length + 1 }})
+        || ':' || cast(size as varchar) || ':' || cast(last_modified as varchar), ','
+        order by filename
+    ))
+    from read_blob('{{ path }}')
+{%- endmacro %}
+
+
+{#- The months (as 'YYYY-MM-DD' strings) an incremental run of `this`
+    recomputes, or none for every month. -#}
+{% macro months_to_recompute(month_fingerprints, inputs_fingerprint, month_column='month') -%}
+    {%- set forced = [] -%}
+    {%- for partition in var('landing_partitions_to_load', []) -%}
+        {%- do forced.append(partition ~ '-01') -%}
+    {%- endfor -%}
+    {#- a unit test gives the months through the var, like a forced reload -#}
+    {%- if is_unit_test() -%}
+        {{ return(forced if forced else none) }}
+    {%- endif -%}
+    {%- if not execute -%}
+        {{ return(none) }}
+    {%- endif -%}
+    {%- set stored_columns = adapter.get_columns_in_relation(this) | map(attribute='name') | map('lower') | list -%}
+    {%- if 'month_fingerprint' not in stored_columns or 'inputs_fingerprint' not in stored_columns -%}
+        {{ log(this.identifier ~ ": no stored fingerprints: every month recomputed", info=true) }}
+        {{ return(none) }}
+    {%- endif -%}
+    {%- set query -%}
+        select distinct
+            cast({{ month_column }} as {{ dbt.type_string() }}) as month_value,
+            month_fingerprint,
+            inputs_fingerprint
+        from {{ this }}
+    {%- endset -%}
+    {%- set stored = {} -%}
+    {%- set stored_inputs = [] -%}
+    {%- for row in run_query(query) -%}
+        {%- do stored.update({row[0]: row[1]}) -%}
+        {%- if row[2] not in stored_inputs -%}
+            {%- do stored_inputs.append(row[2]) -%}
+        {%- endif -%}
+    {%- endfor -%}
+    {%- if stored_inputs != [inputs_fingerprint] -%}
+        {{ log(this.identifier ~ ": inputs changed (or none stored): every month recomputed", info=true) }}
+        {{ return(none) }}
+    {%- endif -%}
+    {%- set changed = [] -%}
+    {%- for month in month_fingerprints | sort -%}
+        {%- if stored.get(month) != month_fingerprints[month] -%}
+            {%- do changed.append(month) -%}
+        {%- endif -%}
+    {%- endfor -%}
+    {#- a month whose monthly input left landing: what is left of it -#}
+    {%- for month in stored | sort -%}
+        {%- if stored[month] is not none and month not in month_fingerprints and month not in changed -%}
+            {%- do changed.append(month) -%}
+        {%- endif -%}
+    {%- endfor -%}
+    {%- for month in forced -%}
+        {%- if month not in changed -%}
+            {%- do changed.append(month) -%}
+        {%- endif -%}
+    {%- endfor -%}
+    {{ log(this.identifier ~ ": months to recompute: " ~ (changed | sort | join(', ') or 'none'), info=true) }}
+    {{ return(changed | sort) }}
+{%- endmacro %}
+
+
+{#- `<column> in (cast('2025-06-01' as date), ...)`, or `false` for no month. -#}
+{% macro in_months(column, months) -%}
+    {%- if months | length == 0 -%}
+        false
+    {%- else -%}
+        {{ column }} in (
+            {%- for month in months -%}
+                cast('{{ month | replace("'", "''") }}' as date){{ ', ' if not loop.last }}
+            {%- endfor -%}
+        )
+    {%- endif -%}
+{%- endmacro %}
+
+
+{#- The stored fingerprint of the row's month, as a literal per month. -#}
+{% macro month_fingerprint_of(month_column, month_fingerprints) -%}
+    {%- if month_fingerprints | length == 0 -%}
+        cast(null as {{ dbt.type_string() }})
+    {%- else -%}
+        case cast({{ month_column }} as {{ dbt.type_string() }})
+            {%- for month in month_fingerprints | sort %}
+            when '{{ month | replace("'", "''") }}' then '{{ month_fingerprints[month] }}'
+            {%- endfor %}
+        end
+    {%- endif -%}
+{%- endmacro %}
+
+
+{#- Post-hook of a monthly incremental model: rows computed from other
+    inputs than the current ones (a month no input holds any more, after a
+    run that recomputed every month) are deleted, as a rebuilt table would
+    not hold them. -#}
+{% macro delete_rows_of_other_inputs() -%}
+    {%- if execute and not is_unit_test() -%}
+        delete from {{ this }}
+        where inputs_fingerprint != '{{ upstream_inputs_fingerprint(['aws_cur.line_items']) }}'
+    {%- else -%}
+        select 1
+    {%- endif -%}
+{%- endmacro %}

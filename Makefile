@@ -25,6 +25,9 @@ export AI_CARBON_LANDING ?= $(CURDIR)/landing
 export AI_CARBON_WAREHOUSE ?= $(CURDIR)/warehouse/ai_carbon.duckdb
 export AI_CARBON_CONFIG ?= $(CURDIR)/config/org.example.yml
 
+# pytest workers for `make test` (pytest-xdist; one test file per worker at a time)
+PYTEST_WORKERS ?= 2
+
 DEMO_FROM ?= 2025-01
 DEMO_TO ?= 2025-12
 
@@ -79,7 +82,7 @@ lint: venv
 	$(BIN)/ruff format --check .
 
 test: lint venv
-	$(BIN)/pytest -q
+	$(BIN)/pytest -q -n $(PYTEST_WORKERS) --dist loadfile
 	@echo ">> dbt build + sqlfluff on the demo data"
 	$(MAKE) --no-print-directory dbt-test
 

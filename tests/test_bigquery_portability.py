@@ -276,10 +276,9 @@ def mentions(text: str, needles: tuple[str, ...]) -> bool:
 # --- the compile, once ------------------------------------------------------
 
 
-@pytest.fixture(scope="module")
-def compiled(tmp_path_factory) -> tuple[dict, Path]:
-    work = tmp_path_factory.mktemp("portability")
-    (work / "landing").mkdir()
+def dbt_compile(work: Path, *args: str) -> str:
+    """``dbt compile`` with the in-memory lint target over an empty landing in ``work``."""
+    (work / "landing").mkdir(exist_ok=True)
     env = {
         **os.environ,
         "AI_CARBON_LANDING": str(work / "landing"),
@@ -297,9 +296,8 @@ def compiled(tmp_path_factory) -> tuple[dict, Path]:
             str(PROJECT),
             "--target",
             "lint",
-            "--select",
-            "resource_type:model",
             "--quiet",
+            *args,
         ],
         cwd=PROJECT,
         env=env,
@@ -309,6 +307,13 @@ def compiled(tmp_path_factory) -> tuple[dict, Path]:
         check=False,
     )
     assert result.returncode == 0, result.stdout[-3000:] + result.stderr[-3000:]
+    return result.stdout
+
+
+@pytest.fixture(scope="module")
+def compiled(tmp_path_factory) -> tuple[dict, Path]:
+    work = tmp_path_factory.mktemp("portability")
+    dbt_compile(work, "--select", "resource_type:model")
     manifest = json.loads((work / "target" / "manifest.json").read_text())
     return manifest, work / "target"
 
@@ -410,38 +415,10 @@ BIGQUERY_RENDERED = """
 
 @pytest.fixture(scope="module")
 def bigquery_rendered(tmp_path_factory) -> dict:
-    work = tmp_path_factory.mktemp("bigquery_rendered")
-    (work / "landing").mkdir()
-    env = {
-        **os.environ,
-        "AI_CARBON_LANDING": str(work / "landing"),
-        "DBT_TARGET_PATH": str(work / "target"),
-        "DBT_LOG_PATH": str(work / "logs"),
-        "DBT_SEND_ANONYMOUS_USAGE_STATS": "false",
-    }
-    result = subprocess.run(
-        [
-            str(BIN / "dbt"),
-            "compile",
-            "--project-dir",
-            str(PROJECT),
-            "--profiles-dir",
-            str(PROJECT),
-            "--target",
-            "lint",
-            "--quiet",
-            "--inline",
-            BIGQUERY_RENDERED,
-        ],
-        cwd=PROJECT,
-        env=env,
-        capture_output=True,
-        text=True,
-        timeout=600,
-        check=False,
+    output = dbt_compile(
+        tmp_path_factory.mktemp("bigquery_rendered"), "--inline", BIGQUERY_RENDERED
     )
-    assert result.returncode == 0, result.stdout[-3000:] + result.stderr[-3000:]
-    return json.loads(result.stdout[result.stdout.index("{") :])
+    return json.loads(output[output.index("{") :])
 
 
 def bigquery_findings(sql: str) -> list[str]:

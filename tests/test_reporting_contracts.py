@@ -9,6 +9,8 @@ every reporting model, and checks that each declared column says what it is.
 
 from __future__ import annotations
 
+import csv
+
 import yaml
 
 from helpers import ROOT
@@ -53,3 +55,20 @@ def test_every_reporting_column_is_typed_and_described():
             where = f"{name}.{column['name']}"
             assert column.get("data_type"), f"{where} has no data_type"
             assert len((column.get("description") or "").split()) >= 2, f"{where} is undescribed"
+
+
+def test_the_measurement_plans_late_allowances_are_the_declared_source_freshness():
+    # measurement_plan judges lateness from seeds/source_cadences.csv; for every source
+    # that declares freshness in dbt, the allowance must be that source's error_after
+    # (one rule, two readers: `dbt source freshness` and the reporting view).
+    with (PROJECT / "seeds" / "source_cadences.csv").open() as handle:
+        allowances = {row["data_source"]: row["late_after_days"] for row in csv.DictReader(handle)}
+    declared = {}
+    for path in sorted((PROJECT / "models" / "staging").glob("*/_*sources.yml")):
+        for source in yaml.safe_load(path.read_text()).get("sources") or []:
+            freshness = source.get("freshness") or (source.get("config") or {}).get("freshness")
+            if freshness and freshness.get("error_after"):
+                assert freshness["error_after"]["period"] == "day", source["name"]
+                declared[source["name"]] = freshness["error_after"]["count"]
+    assert {"aws_cur", "aws_carbon", "gcp_billing", "gcp_carbon", "azure_carbon"} <= set(declared)
+    assert {name: int(allowances[name]) for name in declared} == declared

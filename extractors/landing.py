@@ -1,8 +1,9 @@
 """The landing zone: atomic, whole-partition Parquet writes and the load ledger.
 
 The landing zone (``AI_CARBON_LANDING``) is a local folder or an
-``s3://bucket/prefix`` URL; both hold the same partitions, ledger records and
-quarantine, and a reader sees the old partition or the new one, never a mix.
+``s3://bucket/prefix`` or ``gs://bucket/prefix`` URL; all hold the same
+partitions, ledger records and quarantine, and a reader sees the old
+partition or the new one, never a mix.
 Reruns replace a partition whole, so a redelivery never duplicates rows, and
 an unchanged delivery is recognised by its checksum and not written again.
 
@@ -11,8 +12,9 @@ name beside its final place and renamed over it, so a crash half-way leaves
 the old one in place; the ledger is ``_ledger/loads.jsonl``, appended under
 ``flock``; quarantined rows go to ``_quarantine/<source>/<dataset>/<partition>/``.
 
-S3 (``S3Landing``): S3 has no rename, so a partition is written as a new
-object under a unique attempt prefix,
+S3 or GCS (``ObjectLanding``, over the store's ``LandingObjects``: ``S3Store``
+or ``GcsStore``): an object store has no rename, so a partition is written as
+a new object under a unique attempt prefix,
 ``<source>/<dataset>/<partition>/_attempts/<attempt>/part-0.parquet``, and made
 visible by writing one small pointer last,
 ``<source>/<dataset>/<partition>/_current.json`` (which object, its rows,
@@ -23,8 +25,12 @@ partition deletes (once older than ATTEMPT_GRACE: a younger one may be a
 concurrent write of the same partition whose pointer is yet to come). The
 ledger is one object per load record, ``_ledger/loads/<time>-<load_id>.json``
 (no lock: the listing is the ledger), and quarantine is written the same way
-under ``_quarantine/``. dbt never reads S3: the build mirrors the current
-partitions first (``transform/landing_sync.py``).
+under ``_quarantine/``. On GCS the writes also carry generation preconditions:
+attempts and records are created only where no object is, and the pointer is
+replaced (or deleted) only if it is still the one read, so of two concurrent
+writes of a partition the second fails, retryably, instead of silently
+replacing the first. dbt never reads the object store: the build mirrors the
+current partitions first (``transform/landing_sync.py``).
 
 Never opens the warehouse.
 """
@@ -45,6 +51,7 @@ from collections.abc import Iterable
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import pyarrow as pa
 import pyarrow.parquet as pq
@@ -52,13 +59,17 @@ import pyarrow.parquet as pq
 from extractors.errors import SourceError, SourceUnavailable
 from extractors.settings import is_remote
 
+if TYPE_CHECKING:
+    from extractors.object_store import LandingObjects
+
 LEDGER_RELATIVE = Path("_ledger") / "loads.jsonl"
 QUARANTINE_FOLDER = "_quarantine"
-# On S3: the pointer that makes a partition visible, the folder of its
-# attempts, and the folder of the ledger's records (one object per load).
+# In an object store: the pointer that makes a partition visible, the folder
+# of its attempts, and the folder of the ledger's records (one object per load).
 POINTER = "_current.json"
 ATTEMPTS = "_attempts"
-S3_LEDGER_FOLDER = "_ledger/loads"
+OBJECT_LEDGER_FOLDER = "_ledger/loads"
+S3_LEDGER_FOLDER = OBJECT_LEDGER_FOLDER  # the name from when S3 was the only store
 DATA_FILE = "part-0.parquet"
 QUARANTINE_SCHEMA = pa.schema(
     [
@@ -510,10 +521,10 @@ def _log_quarantine(quarantine: Quarantine) -> None:
 # landing zone: "<source>/<dataset>/<partition>" or the same under _quarantine/.
 
 
-def landing_store(landing: Path | str) -> LocalLanding | S3Landing:
-    """The store of a landing setting: a local folder or an ``s3://`` URL."""
+def landing_store(landing: Path | str) -> LocalLanding | ObjectLanding:
+    """The store of a landing setting: a local folder, or an ``s3://`` or ``gs://`` URL."""
     if is_remote(landing):
-        return S3Landing.from_url(str(landing))
+        return ObjectLanding.from_url(str(landing))
     return LocalLanding(Path(landing))
 
 
@@ -572,10 +583,11 @@ def _sha256_file(path: Path) -> str:
     return digest.hexdigest()
 
 
-# One S3 client per process and AWS environment: building a boto3 session
-# costs more than the few requests of a load. Clients are thread-safe, and
-# refreshable credentials (roles, SSO) renew themselves.
-_S3_STORES: dict[tuple, object] = {}
+# One client per process, store and environment: building a boto3 session or
+# a Google client costs more than the few requests of a load. Clients are
+# thread-safe, and refreshable credentials (roles, SSO, ADC) renew themselves.
+_STORES: dict[tuple, object] = {}
+_S3_STORES = _STORES
 _AWS_VARIABLES = (
     "AWS_PROFILE",
     "AWS_REGION",
@@ -588,45 +600,80 @@ _AWS_VARIABLES = (
 )
 
 
-def _shared_s3_store():
-    from extractors.object_store import S3Store
+_GOOGLE_VARIABLES = (
+    "GOOGLE_APPLICATION_CREDENTIALS",
+    "GOOGLE_CLOUD_PROJECT",
+    "STORAGE_EMULATOR_HOST",
+    "CLOUDSDK_CONFIG",
+)
 
-    key = tuple(os.environ.get(name) for name in _AWS_VARIABLES)
-    if key not in _S3_STORES:
-        _S3_STORES[key] = S3Store()
-    return _S3_STORES[key]
+
+def _shared_store(scheme: str = "s3") -> LandingObjects:
+    """The process's store for ``scheme``, made on first use in this environment."""
+    variables = _GOOGLE_VARIABLES if scheme == "gs" else _AWS_VARIABLES
+    key = (scheme, *(os.environ.get(name) for name in variables))
+    if key not in _STORES:
+        if scheme == "gs":
+            from extractors.gcs_store import GcsStore
+
+            _STORES[key] = GcsStore()
+        else:
+            from extractors.object_store import S3Store
+
+            _STORES[key] = S3Store()
+    return _STORES[key]
 
 
-class S3Landing:
-    """A landing zone under ``s3://<bucket>/<prefix>``: attempts, then a pointer.
+def _shared_s3_store() -> LandingObjects:
+    return _shared_store("s3")
 
-    Credentials, region and endpoint come from boto3's default chain
-    (``AWS_PROFILE``, ``AWS_REGION``, ``AWS_ENDPOINT_URL_S3`` ...), never
-    from the URL.
+
+class ObjectLanding:
+    """A landing zone under ``s3://`` or ``gs://<bucket>/<prefix>``: attempts, then a pointer.
+
+    The store (``S3Store`` or ``GcsStore``) signs with its provider's default
+    chain: boto3's (``AWS_PROFILE``, ``AWS_REGION``, ``AWS_ENDPOINT_URL_S3``
+    ...) or Google's Application Default Credentials (or an emulator at
+    ``STORAGE_EMULATOR_HOST``), never with anything from the URL.
     """
 
-    def __init__(self, bucket: str, prefix: str, store=None) -> None:
+    def __init__(self, bucket: str, prefix: str, store: LandingObjects | None = None) -> None:
         self.bucket = bucket
         self.prefix = prefix  # "" or "a/b/": keys are prefix + rel
-        self.store = store or _shared_s3_store()
+        self.store = store or _shared_store("s3")
 
     @classmethod
-    def from_url(cls, url: str, store=None) -> S3Landing:
+    def from_url(cls, url: str, store: LandingObjects | None = None) -> ObjectLanding:
         from extractors.object_store import checked_key
 
-        bucket, _, prefix = url.removeprefix("s3://").partition("/")
+        scheme, _, rest = url.partition("://")
+        bucket, _, prefix = rest.partition("/")
         prefix = prefix.strip("/")
         if prefix:
             checked_key(bucket, prefix)  # no "..", "." or empty parts
-        return cls(bucket, f"{prefix}/" if prefix else "", store)
+        return cls(bucket, f"{prefix}/" if prefix else "", store or _shared_store(scheme))
 
     def url(self, rel: str) -> str:
-        return f"s3://{self.bucket}/{self.prefix}{rel}"
+        return f"{self.store.scheme}://{self.bucket}/{self.prefix}{rel}"
 
     def pointer(self, rel: str) -> dict | None:
         """The partition's pointer (what is visible), or None when none is."""
-        body = self.store.read_optional(self.bucket, f"{self.prefix}{rel}/{POINTER}")
-        return None if body is None else json.loads(body)
+        return self._read_pointer(rel)[0]
+
+    def _read_pointer(self, rel: str) -> tuple[dict | None, int | None]:
+        """The pointer and, on a conditional store, its generation (0: none)."""
+        key = f"{self.prefix}{rel}/{POINTER}"
+        if not self.store.conditional:
+            body = self.store.read_optional(self.bucket, key)
+            return (None if body is None else json.loads(body)), None
+        found = self.store.read_with_generation(self.bucket, key)
+        return (None, 0) if found is None else (json.loads(found[0]), found[1])
+
+    def _only_if(self, generation: int | None) -> dict[str, int]:
+        """The precondition for a write, where the store can enforce one."""
+        if generation is None or not self.store.conditional:
+            return {}
+        return {"if_generation_match": generation}
 
     def write(self, rel: str, table: pa.Table, checksum: str | None = None) -> str:
         """Upload ``table`` as a new attempt, then point the partition at it."""
@@ -636,8 +683,8 @@ class S3Landing:
             path = Path(scratch) / DATA_FILE
             pq.write_table(table, path, compression="zstd")
             sha256, size = _sha256_file(path), path.stat().st_size
-            self.store.put_file(self.bucket, f"{self.prefix}{data_rel}", path)
-        previous = self.pointer(rel)
+            self.store.put_file(self.bucket, f"{self.prefix}{data_rel}", path, **self._only_if(0))
+        previous, generation = self._read_pointer(rel)
         self._publish(
             rel,
             {
@@ -648,6 +695,7 @@ class S3Landing:
                 "checksum": checksum,
                 "written_at": dt.datetime.now(dt.UTC).isoformat(timespec="seconds"),
             },
+            generation,
         )
         keep = {attempt}
         if previous:
@@ -657,10 +705,17 @@ class S3Landing:
         self._collect(rel, keep)
         return self.url(data_rel)
 
-    def _publish(self, rel: str, pointer: dict) -> None:
-        """The one write that makes an attempt the visible partition."""
+    def _publish(self, rel: str, pointer: dict, replaces: int | None = None) -> None:
+        """The one write that makes an attempt the visible partition; on GCS only
+        if the pointer is still generation ``replaces`` (0: still none)."""
         body = json.dumps(pointer, sort_keys=True).encode()
-        self.store.put_bytes(self.bucket, f"{self.prefix}{rel}/{POINTER}", body, "application/json")
+        self.store.put_bytes(
+            self.bucket,
+            f"{self.prefix}{rel}/{POINTER}",
+            body,
+            "application/json",
+            **self._only_if(replaces),
+        )
 
     def _collect(self, rel: str, keep: set[str], drop: frozenset[str] = frozenset()) -> None:
         """Delete the partition's attempts that are in ``drop``, or are not in
@@ -682,10 +737,12 @@ class S3Landing:
 
     def remove(self, rel: str) -> None:
         """Hide the partition (delete its pointer), then delete its attempts."""
-        pointer = self.pointer(rel)
+        pointer, generation = self._read_pointer(rel)
         if pointer is None:
             return
-        self.store.delete(self.bucket, [f"{self.prefix}{rel}/{POINTER}"])
+        self.store.delete(
+            self.bucket, [f"{self.prefix}{rel}/{POINTER}"], **self._only_if(generation)
+        )
         self._collect(rel, set(), drop=frozenset({pointer["object"].split("/")[-2]}))
 
     def rows(self, rel: str) -> int | None:
@@ -699,13 +756,13 @@ class S3Landing:
         return None if pointer is None else pointer.get("checksum")
 
     def append(self, record: LoadRecord) -> None:
-        key = f"{self.prefix}{S3_LEDGER_FOLDER}/{_attempt_id()}-{record.load_id}.json"
+        key = f"{self.prefix}{OBJECT_LEDGER_FOLDER}/{_attempt_id()}-{record.load_id}.json"
         body = json.dumps(asdict(record), sort_keys=True).encode()
-        self.store.put_bytes(self.bucket, key, body, "application/json")
+        self.store.put_bytes(self.bucket, key, body, "application/json", **self._only_if(0))
 
     def ledger_keys(self) -> list[str]:
         """The ledger's record objects, oldest first (their names start with the time)."""
-        folder = f"{self.prefix}{S3_LEDGER_FOLDER}/"
+        folder = f"{self.prefix}{OBJECT_LEDGER_FOLDER}/"
         return [info.key for info in self.store.list(self.bucket, folder)]
 
     def read_records(self, keys: list[str]) -> list[dict]:
@@ -716,3 +773,7 @@ class S3Landing:
 
     def records(self) -> list[dict]:
         return self.read_records(self.ledger_keys())
+
+
+# The name from when S3 was the only object store.
+S3Landing = ObjectLanding

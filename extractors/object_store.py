@@ -20,7 +20,8 @@ Throttling is retried by botocore's standard retry mode with bounded attempts.
 The landing zone on S3 (``extractors/landing.py``) uses the same ``S3Store``
 without a sources folder: its few writes (``put_file``, ``put_bytes``,
 ``delete``) and ``download`` go through the same client, retries and error
-translation.
+translation. Those operations are the ``LandingObjects`` interface, which
+``GcsStore`` (``extractors/gcs_store.py``) implements for a landing on GCS.
 
 Must never map a key outside ``<sources>/aws/<bucket>/`` (keys with ``..``,
 ``.`` or empty parts, a leading ``/`` or a backslash are refused), never list a
@@ -35,7 +36,7 @@ import re
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from pathlib import Path, PurePosixPath
-from typing import TYPE_CHECKING, Any, TypeVar
+from typing import TYPE_CHECKING, Any, Protocol, TypeVar
 
 from extractors.cloud import write_atomically
 from extractors.errors import CredentialsError, SourceError, SourceUnavailable
@@ -88,6 +89,35 @@ class ObjectInfo:
     key: str
     size: int
     etag: str
+
+
+class LandingObjects(Protocol):
+    """What a landing zone in an object store needs from it (``S3Store``, ``GcsStore``).
+
+    ``conditional`` says whether the store takes a generation precondition
+    (``if_generation_match``: 0 for "only if absent", else "only if still this
+    generation") on ``put_file``, ``put_bytes`` and ``delete``, and has
+    ``read_with_generation``; the landing passes one only to a store that does.
+    """
+
+    scheme: str  # the URL scheme of the landing setting: "s3" or "gs"
+    conditional: bool
+
+    def list(self, bucket: str, prefix: str) -> list[ObjectInfo]: ...
+
+    def read_optional(self, bucket: str, key: str) -> bytes | None: ...
+
+    def read_bytes(self, bucket: str, key: str) -> bytes: ...
+
+    def download(self, bucket: str, key: str, path: Path) -> int: ...
+
+    def put_file(self, bucket: str, key: str, path: Path, **precondition: int) -> None: ...
+
+    def put_bytes(
+        self, bucket: str, key: str, data: bytes, content_type: str, **precondition: int
+    ) -> None: ...
+
+    def delete(self, bucket: str, keys: Iterable[str], **precondition: int) -> None: ...
 
 
 def checked_key(bucket: str, key: str) -> PurePosixPath:
@@ -188,6 +218,9 @@ class S3Store(ObjectStore):
     """S3 through boto3, each object read mirrored into the sources folder."""
 
     kind = "s3"
+    scheme = "s3"
+    # Writes are plain PUTs (last writer wins), as S3 landing has always done.
+    conditional = False
 
     def __init__(
         self,

@@ -199,7 +199,7 @@ def build(run_id: str, settings: Settings | None = None, full_refresh: bool = Fa
         for stale in (target, target.with_suffix(".duckdb.wal")):
             stale.unlink(missing_ok=True)
         try:
-            # A landing on S3 is read from a local mirror (transform/landing_sync.py).
+            # A landing on S3 or GCS is read from a local mirror (transform/landing_sync.py).
             settings = landing_for_dbt(settings, build_dir())
             # Inside the try: a copy cut short (disk full) is removed too.
             if published_path().exists():

@@ -1,24 +1,25 @@
-"""Mirror a landing zone on S3 into the build's scratch folder, for dbt to read.
+"""Mirror a landing zone on S3 or GCS into the build's scratch folder, for dbt to read.
 
 dbt reads the landing as local Parquet files (DuckDB's ``read_parquet`` and
 ``read_json_auto`` over a folder; the httpfs extension is not assumed). When
-``AI_CARBON_LANDING`` is an ``s3://`` URL, the build first brings the landing
-zone's current state into ``<build scratch>/landing`` in exactly the layout
-of a local landing folder, and dbt runs on that mirror:
+``AI_CARBON_LANDING`` is an ``s3://`` or ``gs://`` URL, the build first brings
+the landing zone's current state into ``<build scratch>/landing`` in exactly
+the layout of a local landing folder, and dbt runs on that mirror:
 
 - each partition's pointer (``.../<partition>/_current.json``) names the object
   that is visible now; it is downloaded to ``.../<partition>/part-0.parquet``,
   its sha256 checked against the pointer, then renamed into place. A hidden
-  note beside it keeps the pointer's ETag, so a partition whose pointer did
-  not change is not read again: a nightly sync costs one listing plus the
-  changed partitions;
+  note beside it keeps the pointer's ETag (its generation on GCS), so a
+  partition whose pointer did not change is not read again: a nightly sync
+  costs one listing plus the changed partitions;
 - partitions (and quarantine partitions) without a pointer any more are
   removed from the mirror;
 - the ledger's records (one object each) are appended to
   ``_ledger/loads.jsonl``, only the new ones, with the same fields.
 
 The mirror is private to the builds on this machine (they hold the writer
-lock while they sync). Never writes to S3 and never opens the warehouse.
+lock while they sync). Never writes to the object store and never opens the
+warehouse.
 """
 
 from __future__ import annotations
@@ -33,7 +34,13 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from extractors.errors import SourceError
-from extractors.landing import DATA_FILE, LEDGER_RELATIVE, POINTER, S3_LEDGER_FOLDER, S3Landing
+from extractors.landing import (
+    DATA_FILE,
+    LEDGER_RELATIVE,
+    OBJECT_LEDGER_FOLDER,
+    POINTER,
+    ObjectLanding,
+)
 from extractors.object_store import checked_key
 from extractors.settings import Settings, is_remote
 
@@ -85,9 +92,9 @@ def _write_text(path: Path, text: str) -> None:
     os.replace(tmp, path)
 
 
-def sync(url: str, mirror: Path, landing: S3Landing | None = None) -> SyncResult:
+def sync(url: str, mirror: Path, landing: ObjectLanding | None = None) -> SyncResult:
     """Make ``mirror`` hold the current partitions and the ledger of the landing at ``url``."""
-    landing = landing or S3Landing.from_url(url)
+    landing = landing or ObjectLanding.from_url(url)
     prefix = landing.prefix
     listing = landing.store.list(landing.bucket, prefix)
     suffix = f"/{POINTER}"
@@ -106,13 +113,13 @@ def sync(url: str, mirror: Path, landing: S3Landing | None = None) -> SyncResult
         if rel not in pointers:
             _remove(mirror, note.parent)
             result.removed.append(rel)
-    ledger_folder = f"{prefix}{S3_LEDGER_FOLDER}/"
+    ledger_folder = f"{prefix}{OBJECT_LEDGER_FOLDER}/"
     keys = [info.key for info in listing if info.key.startswith(ledger_folder)]
     result.records = _sync_ledger(landing, keys, mirror)
     return result
 
 
-def _sync_partition(landing: S3Landing, rel: str, etag: str, folder: Path) -> bool:
+def _sync_partition(landing: ObjectLanding, rel: str, etag: str, folder: Path) -> bool:
     """Bring one partition up to its pointer; True when bytes were downloaded."""
     note = folder / MIRROR_NOTE
     target = folder / DATA_FILE
@@ -149,7 +156,7 @@ def _remove(mirror: Path, folder: Path) -> None:
         parent = parent.parent
 
 
-def _sync_ledger(landing: S3Landing, keys: list[str], mirror: Path) -> int:
+def _sync_ledger(landing: ObjectLanding, keys: list[str], mirror: Path) -> int:
     """Append the new records to the mirrored ledger; return how many were new."""
     ledger = mirror / LEDGER_RELATIVE
     keys_file = ledger.parent / LEDGER_KEYS
@@ -170,8 +177,8 @@ def _sync_ledger(landing: S3Landing, keys: list[str], mirror: Path) -> int:
 
 
 def landing_for_dbt(settings: Settings, scratch: Path) -> Settings:
-    """``settings`` with the landing dbt reads: as it is when local; when on S3,
-    the mirror under ``scratch``, synced now. Call with the writer lock held."""
+    """``settings`` with the landing dbt reads: as it is when local; when on S3
+    or GCS, the mirror under ``scratch``, synced now. Call with the writer lock held."""
     from transform.build import check_dbt_paths
 
     if not is_remote(settings.landing):

@@ -223,6 +223,28 @@ def test_the_landing_policy_writes_the_landing_prefix_only():
     assert {s["Effect"] for s in policy["Statement"]} == {"Allow"}
 
 
+def test_the_gcs_landing_role_writes_the_landing_prefix_only():
+    # GIVEN the custom role and its binding's condition for a landing on GCS
+    # (AI_CARBON_LANDING=gs://helio-landing/ai-carbon)
+    role = yaml.safe_load((IAM / "gcp-gcs-landing-role.yaml").read_text())
+    condition = yaml.safe_load((IAM / "gcp-gcs-landing-condition.yaml").read_text())
+    # THEN the role lists, reads, creates and deletes objects, nothing else
+    # (no bucket, ACL, IAM or update permission)
+    assert sorted(role["includedPermissions"]) == [
+        "storage.objects.create",
+        "storage.objects.delete",
+        "storage.objects.get",
+        "storage.objects.list",
+    ]
+    # AND the condition holds it to the landing prefix: objects under it, and
+    # listings of it; no other bucket or prefix is named
+    terms = [term.strip() for term in condition["expression"].split("||")]
+    assert terms == [
+        'resource.name.startsWith("projects/_/buckets/helio-landing/objects/ai-carbon/")',
+        'api.getAttribute("storage.googleapis.com/objectListPrefix", "").startsWith("ai-carbon/")',
+    ]
+
+
 def test_the_gcp_and_azure_grants_are_the_reader_roles_only():
     gcp = (IAM / "gcp-bigquery-roles.md").read_text()
     azure = (IAM / "azure-carbon-optimization-reader.md").read_text()

@@ -27,10 +27,11 @@ ledger is one object per load record, ``_ledger/loads/<time>-<load_id>.json``
 (no lock: the listing is the ledger), and quarantine is written the same way
 under ``_quarantine/``. On GCS the writes also carry generation preconditions:
 attempts and records are created only where no object is, and the pointer is
-replaced (or deleted) only if it is still the one read, so of two concurrent
-writes of a partition the second fails, retryably, instead of silently
-replacing the first. dbt never reads the object store: the build mirrors the
-current partitions first (``transform/landing_sync.py``).
+replaced (or deleted) only if it is still the one the load compared its
+checksum with, so of two concurrent writes of a partition the second fails,
+retryably, instead of silently replacing the first. dbt never reads the
+object store: the build mirrors the current partitions first
+(``transform/landing_sync.py``).
 
 Never opens the warehouse.
 """
@@ -457,7 +458,9 @@ def _land(
     store = landing_store(landing)
     rel = partition_rel(source, dataset, partition)
     landed_file = f"{rel}/{DATA_FILE}"
-    held = store.rows(rel)
+    # On GCS the write below replaces the pointer only if it is still the one
+    # this decision was taken on (a concurrent load of the month fails it).
+    held, version = store.held(rel)
     if not force and held is not None and store.checksum(source, dataset, partition) == checksum:
         record = LoadRecord(
             source,
@@ -473,7 +476,7 @@ def _land(
         store.append(record)
         return record
     table = build_table()
-    store.write(rel, table, checksum)
+    store.write(rel, table, checksum, replaces=version)
     quarantined = 0
     if quarantine is not None:
         quarantined = len(quarantine)
@@ -534,8 +537,11 @@ class LocalLanding:
     def __init__(self, root: Path) -> None:
         self.root = root
 
-    def write(self, rel: str, table: pa.Table, checksum: str | None = None) -> Path:
-        # The checksum lives in the ledger record the caller appends next.
+    def write(
+        self, rel: str, table: pa.Table, checksum: str | None = None, replaces: None = None
+    ) -> Path:
+        # The checksum lives in the ledger record the caller appends next; the
+        # rename needs no version (parallel loads of one month: the last wins).
         return _write_local_partition(self.root / rel, table)
 
     def remove(self, rel: str) -> None:
@@ -544,6 +550,10 @@ class LocalLanding:
     def rows(self, rel: str) -> int | None:
         target = self.root / rel / DATA_FILE
         return pq.read_metadata(target).num_rows if target.exists() else None
+
+    def held(self, rel: str) -> tuple[int | None, None]:
+        """The partition's rows (None: not landed), and no version."""
+        return self.rows(rel), None
 
     def checksum(self, source: str, dataset: str, partition: str) -> str | None:
         return _last_local_checksum(self.root, source, dataset, partition)
@@ -586,8 +596,7 @@ def _sha256_file(path: Path) -> str:
 # One client per process, store and environment: building a boto3 session or
 # a Google client costs more than the few requests of a load. Clients are
 # thread-safe, and refreshable credentials (roles, SSO, ADC) renew themselves.
-_STORES: dict[tuple, object] = {}
-_S3_STORES = _STORES
+_STORES: dict[tuple, LandingObjects] = {}
 _AWS_VARIABLES = (
     "AWS_PROFILE",
     "AWS_REGION",
@@ -622,10 +631,6 @@ def _shared_store(scheme: str = "s3") -> LandingObjects:
 
             _STORES[key] = S3Store()
     return _STORES[key]
-
-
-def _shared_s3_store() -> LandingObjects:
-    return _shared_store("s3")
 
 
 class ObjectLanding:
@@ -675,8 +680,24 @@ class ObjectLanding:
             return {}
         return {"if_generation_match": generation}
 
-    def write(self, rel: str, table: pa.Table, checksum: str | None = None) -> str:
-        """Upload ``table`` as a new attempt, then point the partition at it."""
+    def held(self, rel: str) -> tuple[int | None, int | None]:
+        """The partition's rows (None: not landed) and, on GCS, its pointer's
+        generation (0: none), for ``write(..., replaces=)``."""
+        pointer, generation = self._read_pointer(rel)
+        return (None if pointer is None else int(pointer["rows"])), generation
+
+    def write(
+        self,
+        rel: str,
+        table: pa.Table,
+        checksum: str | None = None,
+        replaces: int | None = None,
+    ) -> str:
+        """Upload ``table`` as a new attempt, then point the partition at it.
+
+        On GCS the pointer is replaced only if it is still generation
+        ``replaces`` (from ``held``), or, without one, the generation read
+        just before publishing."""
         attempt = _attempt_id()
         data_rel = f"{rel}/{ATTEMPTS}/{attempt}/{DATA_FILE}"
         with tempfile.TemporaryDirectory(prefix="ai-carbon-landing-") as scratch:
@@ -695,7 +716,7 @@ class ObjectLanding:
                 "checksum": checksum,
                 "written_at": dt.datetime.now(dt.UTC).isoformat(timespec="seconds"),
             },
-            generation,
+            generation if replaces is None else replaces,
         )
         keep = {attempt}
         if previous:

@@ -336,20 +336,23 @@ def test_the_build_reads_the_mirror_only_when_the_landing_is_in_an_object_store(
 # GCS only: what its generation preconditions add.
 
 
+@pytest.mark.parametrize("loses_at", ["write", "_publish"])
 def test_on_gcs_a_pointer_replaced_since_it_was_read_fails_the_load_and_keeps_the_other(
-    gcs_bucket, monkeypatch
+    gcs_bucket, monkeypatch, loses_at
 ):
     # GIVEN a landed month, and a load of the same month that has read the
-    # pointer and, before it publishes, loses the race to another write
+    # pointer (to compare checksums) and, before it writes ("write") or
+    # between its upload and its pointer ("_publish"), loses the race to
+    # another load of the month
     land_x(gcs_bucket.url, [1])
-    publish = ObjectLanding._publish
+    step = getattr(ObjectLanding, loses_at)
 
-    def raced(self, *args):
-        monkeypatch.setattr(ObjectLanding, "_publish", publish)
+    def raced(self, *args, **kwargs):
+        monkeypatch.setattr(ObjectLanding, loses_at, step)
         land_x(gcs_bucket.url, [2])  # the other task: a backfill of the same month
-        return publish(self, *args)
+        return step(self, *args, **kwargs)
 
-    monkeypatch.setattr(ObjectLanding, "_publish", raced)
+    monkeypatch.setattr(ObjectLanding, loses_at, raced)
     # WHEN the first load publishes THEN GCS refuses its pointer (it is not the
     # generation read) and the load fails retryably, before its ledger record
     with pytest.raises(SourceUnavailable, match="changed since it was read"):

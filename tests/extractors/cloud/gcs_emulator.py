@@ -14,6 +14,7 @@ import socket
 from contextlib import contextmanager
 from http import HTTPStatus
 
+import pytest
 from gcp_storage_emulator import server as emulator
 from gcp_storage_emulator.exceptions import NotFound
 from gcp_storage_emulator.handlers import objects
@@ -68,13 +69,18 @@ def _enforcing_handlers() -> tuple:
 
 
 @contextmanager
-def running_emulator(monkeypatch):
-    """A fresh in-memory emulator; yields its ``http://host:port``."""
-    monkeypatch.setattr(emulator, "HANDLERS", _enforcing_handlers())
-    port = free_port()
-    server = emulator.create_server("127.0.0.1", port, in_memory=True)
-    server.start()
-    try:
-        yield f"http://127.0.0.1:{port}"
-    finally:
-        server.stop()
+def running_emulator():
+    """An in-memory emulator on a free port; yields the server and its ``http://host:port``.
+
+    One per test module: ``server.wipe()`` empties it between tests (starting
+    and stopping one costs half a second).
+    """
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setattr(emulator, "HANDLERS", _enforcing_handlers())
+        port = free_port()
+        server = emulator.create_server("127.0.0.1", port, in_memory=True)
+        server.start()
+        try:
+            yield server, f"http://127.0.0.1:{port}"
+        finally:
+            server.stop()

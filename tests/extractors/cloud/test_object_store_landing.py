@@ -104,16 +104,23 @@ def s3_bucket(monkeypatch, tmp_path):
         yield Bucket("s3", client)
 
 
+@pytest.fixture(scope="module")
+def gcs_emulator():
+    with running_emulator() as running:
+        yield running
+
+
 @pytest.fixture
-def gcs_bucket(monkeypatch, tmp_path):
-    """An empty bucket in a local GCS emulator, reached without credentials."""
+def gcs_bucket(gcs_emulator, monkeypatch, tmp_path):
+    """An empty bucket in the local GCS emulator, reached without credentials."""
+    server, host = gcs_emulator
+    server.wipe()
     monkeypatch.delenv("GOOGLE_APPLICATION_CREDENTIALS", raising=False)
     monkeypatch.setenv("CLOUDSDK_CONFIG", str(tmp_path / "no-gcloud-config"))
-    with running_emulator(monkeypatch) as host:
-        monkeypatch.setenv("STORAGE_EMULATOR_HOST", host)
-        client = storage.Client(project="test")
-        client.create_bucket(BUCKET)
-        yield Bucket("gs", client)
+    monkeypatch.setenv("STORAGE_EMULATOR_HOST", host)
+    client = storage.Client(project="test")
+    client.create_bucket(BUCKET)
+    return Bucket("gs", client)
 
 
 @pytest.fixture(params=["s3", "gs"])

@@ -68,6 +68,8 @@ class GcsStore:
         try:
             return request()
         except gx.PreconditionFailed:
+            # Also what a retried conditional upload gets when its first try
+            # succeeded unanswered: the task's retry then finds it landed.
             raise SourceUnavailable(
                 f"{what}: the object changed since it was read (another write of the same "
                 "partition?); nothing was made visible, try again"
@@ -76,7 +78,7 @@ class GcsStore:
             raise CredentialsError(
                 f"Google Cloud Storage refused access (HTTP {exc.code}) while {what}: the "
                 "identity needs storage.objects.list, get, create and delete under the landing "
-                "prefix (deploy/iam/gcp-gcs-landing-role.md), and valid credentials"
+                "prefix (deploy/iam/gcp-gcs-landing-role.yaml), and valid credentials"
             ) from None
         except gx.RetryError:
             raise SourceUnavailable(

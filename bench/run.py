@@ -471,6 +471,16 @@ class Bench:
         ]
         return (max(moments) - min(moments)).total_seconds() if moments else 0.0
 
+    @staticmethod
+    def slowest_models(warehouse: Path, count: int = 5) -> dict[str, float]:
+        """The models with the longest execution_time in dbt's run_results.json."""
+        results = json.loads((warehouse.parent / "dbt-target" / "run_results.json").read_text())
+        timed = sorted(results["results"], key=lambda result: -result["execution_time"])
+        return {
+            result["unique_id"].split(".")[-1]: round(result["execution_time"], 2)
+            for result in timed[:count]
+        }
+
     def warehouse_totals(self, warehouse: Path, months: list[str]) -> dict:
         import duckdb
 
@@ -541,6 +551,8 @@ class Bench:
             "rows": rows,
             "seconds": round(build.seconds, 2),
             "models_seconds": round(span, 2),
+            # wall seconds per model (two dbt threads): where the build's time goes
+            "slowest_models_seconds": self.slowest_models(warehouse),
             "limit_seconds": round(limit["seconds"], 2),
             "limit_process_seconds": round(limit_run.seconds, 2),
             "ratio_to_limit": round(limit["seconds"] / build.seconds, 3),
@@ -792,6 +804,8 @@ def table(results: dict) -> str:
         f"{'full build: dbt run (whole project)':<44}{full['seconds']:>10.2f}"
         f"{full['rows_per_second']:>13,}{full['peak_rss_mb']:>13,}",
         f"{'  of which models (dbt timings)':<44}{full['models_seconds']:>10.2f}",
+        "  slowest: "
+        + ", ".join(f"{name} {secs:.1f}" for name, secs in full["slowest_models_seconds"].items()),
         f"{'limit: one DuckDB query, same Parquet':<44}{full['limit_seconds']:>10.2f}"
         f"{full['limit_rows_per_second']:>13,}{full['limit_peak_rss_mb']:>13,}",
         f"{'incremental: rebuild after re-delivery':<44}{inc['full_rebuild_seconds']:>10.2f}"

@@ -9,7 +9,7 @@
 -- CUR line items summed to the grain the carbon maths needs, before any join:
 -- payer and usage account x service x region x usage type x instance type x
 -- resource x tags (what attribution reads; grouped as delivered, then cleaned
--- once per group) x line item type x month, with
+-- once per distinct tag set) x line item type x month, with
 -- usage and cost summed. Energy, cost shares and provider allocation are all
 -- linear in usage and cost within such a group, so every figure downstream is
 -- the one the line items would give; rows with and without usage stay apart
@@ -42,7 +42,7 @@ aggregated as (
 
     select
         -- ids
-        min(cur_line_item_id) as cur_line_item_group_id,
+        min(landing_row_number) as first_landing_row_number,
         payer_account_id,
         usage_account_id,
         resource_id,
@@ -87,31 +87,54 @@ aggregated as (
 
 ),
 
+-- Tags are cleaned once per distinct tag set (a few dozen), not per group
+-- (a million at 10M line items).
+tag_sets as (
+
+    select distinct delivered_resource_tags
+    from aggregated
+
+),
+
+cleaned_tag_sets as (
+
+    select
+        delivered_resource_tags,
+        -- as stg_aws__cur_line_items cleans them
+        {{ cur_tags_without_user_prefix('delivered_resource_tags') }} as resource_tags
+    from tag_sets
+
+),
+
 final as (
 
     select
-        cur_line_item_group_id,
-        payer_account_id,
-        usage_account_id,
-        resource_id,
-        provider,
-        line_item_type,
-        product_code,
-        usage_type,
-        pricing_unit,
-        instance_type,
-        region_code,
-        currency,
-        -- as stg_aws__cur_line_items cleans them, once per group
-        {{ cur_tags_without_user_prefix('delivered_resource_tags') }} as resource_tags,
-        has_usage,
-        usage_amount,
-        unblended_cost,
-        line_items,
-        billing_month,
-        landing_month,
-        {{ landing_fingerprint_of('landing_month', fingerprints) }} as landing_fingerprint
+        -- the cur_line_item_id of the group's first line item: hashed once per
+        -- group rather than once per line item
+        {{ surrogate_key(["'aws_cur.line_items'", 'aggregated.landing_month', 'aggregated.first_landing_row_number']) }}
+            as cur_line_item_group_id,
+        aggregated.payer_account_id,
+        aggregated.usage_account_id,
+        aggregated.resource_id,
+        aggregated.provider,
+        aggregated.line_item_type,
+        aggregated.product_code,
+        aggregated.usage_type,
+        aggregated.pricing_unit,
+        aggregated.instance_type,
+        aggregated.region_code,
+        aggregated.currency,
+        cleaned_tag_sets.resource_tags,
+        aggregated.has_usage,
+        aggregated.usage_amount,
+        aggregated.unblended_cost,
+        aggregated.line_items,
+        aggregated.billing_month,
+        aggregated.landing_month,
+        {{ landing_fingerprint_of('aggregated.landing_month', fingerprints) }} as landing_fingerprint
     from aggregated
+    left join cleaned_tag_sets
+        on aggregated.delivered_resource_tags is not distinct from cleaned_tag_sets.delivered_resource_tags
 
 )
 

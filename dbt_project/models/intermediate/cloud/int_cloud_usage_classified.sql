@@ -13,7 +13,31 @@ with
 
 billing_rows as (
 
-    select * from {{ ref('int_cloud_billing_rows_attributed') }}
+    -- every column but the tags: attribution has read them, and the map would
+    -- otherwise be copied through every step after this one
+    select
+        billing_row_id,
+        source,
+        provider,
+        billing_account_id,
+        account_id,
+        service_code,
+        service_name,
+        region_code,
+        month,
+        charge_type,
+        is_cost_only,
+        usage_type,
+        instance_type,
+        resource_id,
+        usage_amount,
+        usage_unit,
+        cost,
+        currency,
+        system_id,
+        system_kind,
+        matched_rule_order
+    from {{ ref('int_cloud_billing_rows_attributed') }}
 
 ),
 

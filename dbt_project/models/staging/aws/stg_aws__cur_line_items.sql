@@ -14,6 +14,9 @@ renamed as (
         bill_payer_account_id as payer_account_id,
         line_item_usage_account_id as usage_account_id,
         line_item_resource_id as resource_id,
+        -- the line item's position in its landed file: with landing_month,
+        -- what cur_line_item_id hashes (a sum of line items hashes its first)
+        file_row_number as landing_row_number,
 
         -- dimensions
         'aws' as provider,

@@ -698,8 +698,12 @@ class Bench:
             "max_mb": round(max(peaks.values())),
             "of": max(peaks, key=peaks.get),
             "target_mb": RSS_TARGET_MB,
-            "target": "<= 4 GB at 100M rows (build; DuckDB memory_limit + temp_directory)",
-            "met": max(build.peak_rss_mb, rebuild.peak_rss_mb) <= RSS_TARGET_MB,
+            "target": (
+                "<= 4 GB at 100M rows for every step of the pipeline: extraction, full build, "
+                "nightly run (DuckDB memory_limit + temp_directory); the S3 extraction is left "
+                "out because moto holds the month's objects in the same process"
+            ),
+            "met": max(peaks.values()) <= RSS_TARGET_MB,
         }
         results["load_average_at_end"] = round(os.getloadavg()[0], 2)
         return results
@@ -835,7 +839,7 @@ def table(results: dict) -> str:
         f"machine load average {results['load_average_at_start']} at start, "
         f"{results['load_average_at_end']} at end ({results['machine']['cpus']} cores)",
         f"peak RSS {results['peak_rss']['max_mb']:,} MB ({results['peak_rss']['of']}; "
-        f"target <= 4,096 MB at 100M rows): {verdict[results['peak_rss']['met']]}",
+        f"target <= 4,096 MB at 100M rows, every step): {verdict[results['peak_rss']['met']]}",
     ]
     return "\n".join(lines)
 

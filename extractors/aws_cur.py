@@ -6,7 +6,8 @@ period's manifest
 and exactly the data files its ``dataFiles`` list names (Parquet or gzip CSV
 chunks, ``s3://bucket/key`` read from ``aws/bucket/key`` under the sources
 folder, or with ``storage: s3`` from S3 itself, mirrored there first: see
-``object_store``). Chunks of all exports are concatenated into one partition per month;
+``object_store``). Chunks of all exports land as one partition per month,
+written part by part (``PART_ROWS`` rows at a time, never the month in memory);
 the checksum covers the manifests and the chunks, so a redelivery (a new
 manifest) replaces the whole billing period, fewer chunks included.
 

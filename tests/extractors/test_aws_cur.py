@@ -503,3 +503,27 @@ def test_the_writer_holds_one_part_of_one_chunk_at_a_time(
     # CSV chunk's 2 rows read whole), and every row is written
     assert events == [(kind, rows) for rows in (2, 2, 1, 2, 1, 2) for kind in ("read", "write")]
     assert record.rows == landed.table("aws_cur", "line_items").num_rows == 10
+
+
+def test_tags_that_are_not_a_json_object_name_the_first_such_row(cur, settings, org_config):
+    # GIVEN a CSV chunk whose tags repeat one good and two bad texts; each
+    # distinct text is parsed once, and the first bad row is data row 2
+    rows = [cur_row(i) for i in range(5)]
+    for row in rows:
+        del row["discount"]
+    cur.write_manifest([cur.write_csv_chunk(1, rows)])
+    chunk = cur.data_dir() / "cur-a-00001.csv.gz"
+    text = gzip.decompress(chunk.read_bytes()).decode().splitlines()
+    good = '"{""user_ai-system"": ""chat""}"'
+    assert good in text[1]
+    text[2] = text[2].replace(good, '"[1, 2]"')
+    text[3] = text[3].replace(good, "not-json")
+    text[5] = text[5].replace(good, '"[1, 2]"')
+    chunk.write_bytes(gzip.compress("\n".join(text).encode(), mtime=0))
+    # WHEN / THEN
+    with pytest.raises(
+        SourceError,
+        match=r"cur-a-00001\.csv\.gz: column resource_tags, data row 2: expected a JSON "
+        r"object of strings, got '\[1, 2\]'",
+    ):
+        aws_cur.extract(MONTH, settings, org_config)

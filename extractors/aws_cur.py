@@ -6,7 +6,8 @@ period's manifest
 and exactly the data files its ``dataFiles`` list names (Parquet or gzip CSV
 chunks, ``s3://bucket/key`` read from ``aws/bucket/key`` under the sources
 folder, or with ``storage: s3`` from S3 itself, mirrored there first: see
-``object_store``). Chunks of all exports are concatenated into one partition per month;
+``object_store``). Chunks of all exports land as one partition per month,
+written part by part (``PART_ROWS`` rows at a time, never the month in memory);
 the checksum covers the manifests and the chunks, so a redelivery (a new
 manifest) replaces the whole billing period, fewer chunks included.
 
@@ -25,7 +26,7 @@ import csv
 import gzip
 import json
 import logging
-from collections.abc import Iterable
+from collections.abc import Iterable, Iterator
 from pathlib import Path
 
 import pyarrow as pa
@@ -35,7 +36,7 @@ import pyarrow.parquet as pq
 
 from extractors.credentials import AwsCredentials
 from extractors.errors import SourceError
-from extractors.landing import LoadRecord, land, month_partition
+from extractors.landing import LoadRecord, TableParts, land, month_partition
 from extractors.object_store import ObjectInfo, ObjectStore, checked_key, store_for
 from extractors.org_config import ExportLocation, ExportSource, OrgConfig
 from extractors.settings import Settings
@@ -74,6 +75,11 @@ REQUIRED_COLUMNS: dict[str, pa.DataType] = {
 }
 # Delivered only by exports created with INCLUDE_RESOURCES: null when absent.
 NULL_WHEN_ABSENT = frozenset({"line_item_resource_id"})
+# Rows of a Parquet data file read, conformed and written at a time (each a
+# row group of the landed file): what bounds the extractor's memory, about
+# 1.3 GB with the full CUR 2.0 column set (1M rows: 3.4 GB; a whole month of
+# 8M rows: 9.8 GB).
+PART_ROWS = 256 * 1024
 
 
 # --- reading Data Exports files (shared with aws_carbon) ----------------------
@@ -104,9 +110,20 @@ def read_data_file(
     raise SourceError(f"{rel}: unsupported file type (expected .parquet, .csv or .csv.gz)")
 
 
-def _read_csv_as_text(
-    path: Path, rel: str, null_values: tuple[str, ...], quoted_nulls: bool
-) -> pa.Table:
+def read_data_schema(path: Path, rel: str) -> pa.Schema:
+    """A data file's schema as ``read_data_file`` reads it, without its rows."""
+    name = path.name.lower()
+    try:
+        if name.endswith(".parquet"):
+            return pq.read_schema(path)
+        if name.endswith((".csv", ".csv.gz")):
+            return pa.schema((column, STRING) for column in _csv_header(path, rel))
+    except (pa.ArrowException, OSError, EOFError, UnicodeDecodeError) as exc:
+        raise SourceError(f"{rel}: cannot be read: {exc}") from None
+    raise SourceError(f"{rel}: unsupported file type (expected .parquet, .csv or .csv.gz)")
+
+
+def _csv_header(path: Path, rel: str) -> list[str]:
     opener = gzip.open if path.name.lower().endswith(".gz") else open
     with opener(path, "rt", encoding="utf-8-sig", newline="") as handle:
         header = next(csv.reader(handle), None)
@@ -115,6 +132,13 @@ def _read_csv_as_text(
     duplicates = sorted({name for name in header if header.count(name) > 1})
     if duplicates:
         raise SourceError(f"{rel}: header names column(s) {', '.join(duplicates)} twice")
+    return header
+
+
+def _read_csv_as_text(
+    path: Path, rel: str, null_values: tuple[str, ...], quoted_nulls: bool
+) -> pa.Table:
+    header = _csv_header(path, rel)
     return pacsv.read_csv(
         path,
         convert_options=pacsv.ConvertOptions(
@@ -142,27 +166,39 @@ def _timestamps(column: pa.ChunkedArray) -> pa.ChunkedArray:
     raise pa.ArrowTypeError(f"cannot read {column.type} as a timestamp")
 
 
-def _json_maps(column: pa.ChunkedArray, rel: str, name: str) -> pa.Array:
-    """CSV deliveries write map columns as JSON objects: parse them into a map."""
-    values = []
-    for row, text in enumerate(column.to_pylist(), start=1):
+def _json_maps(column: pa.ChunkedArray, rel: str, name: str, first_row: int = 1) -> pa.Array:
+    """CSV deliveries write map columns as JSON objects: parse them into a map.
+
+    Each distinct text is parsed once (a month repeats a few dozen tag sets
+    over millions of rows) and the maps are taken back to the rows.
+    """
+    encoded = pc.dictionary_encode(column.combine_chunks(), null_encoding="encode")
+    texts = encoded.dictionary.to_pylist()
+    maps, bad = [], []
+    for position, text in enumerate(texts):
         if text is None or text == "":
-            values.append(None)
+            maps.append(None)
             continue
         try:
             parsed = json.loads(text)
         except ValueError:
             parsed = None
         if not isinstance(parsed, dict):
-            raise SourceError(
-                f"{rel}: column {name}, data row {row}: expected a JSON object of "
-                f"strings, got {text[:60]!r}"
-            )
-        values.append([(str(k), None if v is None else str(v)) for k, v in parsed.items()])
-    return pa.array(values, type=STRING_MAP)
+            bad.append(position)
+            maps.append(None)
+            continue
+        maps.append([(str(k), None if v is None else str(v)) for k, v in parsed.items()])
+    if bad:
+        row = pc.index(pc.is_in(encoded.indices, pa.array(bad, encoded.indices.type)), True)
+        text = texts[encoded.indices[row.as_py()].as_py()]
+        raise SourceError(
+            f"{rel}: column {name}, data row {row.as_py() + first_row}: expected a JSON "
+            f"object of strings, got {text[:60]!r}"
+        )
+    return pc.take(pa.array(maps, type=STRING_MAP), encoded.indices)
 
 
-def _cast(column: pa.ChunkedArray, target: pa.DataType, rel: str, name: str):
+def _cast(column: pa.ChunkedArray, target: pa.DataType, rel: str, name: str, first_row: int = 1):
     if column.type == target:
         return column
     actual = column.type
@@ -171,7 +207,7 @@ def _cast(column: pa.ChunkedArray, target: pa.DataType, rel: str, name: str):
             return _timestamps(column)
         if pa.types.is_map(target):
             if pa.types.is_string(actual) or pa.types.is_large_string(actual):
-                return _json_maps(column, rel, name)
+                return _json_maps(column, rel, name, first_row)
             if pa.types.is_map(actual):
                 return pc.cast(column, target)
         elif pa.types.is_floating(target):
@@ -193,14 +229,14 @@ def _cast(column: pa.ChunkedArray, target: pa.DataType, rel: str, name: str):
     raise SourceError(f"{rel}: column {name}: expected {target}, got a column of type {actual}")
 
 
-def _refuse_non_finite(column: pa.ChunkedArray, rel: str, name: str) -> None:
+def _refuse_non_finite(column: pa.ChunkedArray, rel: str, name: str, first_row: int = 1) -> None:
     """NaN and infinity are not amounts: one would turn every sum over it into NaN."""
     finite = pc.is_finite(column)
     if finite.null_count == len(column) or pc.all(finite).as_py() is not False:
         return
-    row = finite.to_pylist().index(False)
+    row = pc.index(finite, False).as_py()
     raise SourceError(
-        f"{rel}: column {name}, data row {row + 1}: expected a finite number, "
+        f"{rel}: column {name}, data row {row + first_row}: expected a finite number, "
         f"got {column[row].as_py()}"
     )
 
@@ -210,16 +246,20 @@ def conform_columns(
     columns: dict[str, pa.DataType],
     rel: str,
     null_when_absent: Iterable[str] = (),
+    first_row: int = 1,
 ) -> pa.Table:
     """The dataset's columns first, each checked and cast to its landing type,
-    then every other delivered column as delivered, then ``_source_file``."""
+    then every other delivered column as delivered, then ``_source_file``.
+
+    ``first_row``: the data row of the file that ``table`` starts at (a file
+    read batch by batch), so that messages name the row in the file."""
     null_when_absent = frozenset(null_when_absent)
     conformed = {}
     for name, target in columns.items():
         if name in table.column_names:
-            conformed[name] = _cast(table[name], target, rel, name)
+            conformed[name] = _cast(table[name], target, rel, name, first_row)
             if pa.types.is_floating(target):
-                _refuse_non_finite(conformed[name], rel, name)
+                _refuse_non_finite(conformed[name], rel, name, first_row)
         elif name in null_when_absent:
             conformed[name] = pa.nulls(table.num_rows, target)
         else:
@@ -227,8 +267,51 @@ def conform_columns(
     for name in table.column_names:
         if name not in conformed:
             conformed[name] = table[name]
-    conformed["_source_file"] = pa.array([rel] * table.num_rows, STRING)
+    conformed["_source_file"] = pa.nulls(table.num_rows, STRING).fill_null(rel)
     return pa.table(conformed)
+
+
+def conformed_schema(
+    path: Path,
+    rel: str,
+    columns: dict[str, pa.DataType],
+    null_when_absent: Iterable[str] = (),
+) -> pa.Schema:
+    """The schema ``conform_columns`` gives the file, from its footer or header only."""
+    return conform_columns(
+        read_data_schema(path, rel).empty_table(), columns, rel, null_when_absent
+    ).schema
+
+
+def read_data_parts(
+    path: Path,
+    rel: str,
+    columns: dict[str, pa.DataType],
+    null_when_absent: Iterable[str] = (),
+    batch_rows: int | None = None,
+) -> Iterator[pa.Table]:
+    """One data file, conformed, ``batch_rows`` (PART_ROWS) rows at a time
+    (Parquet; a CSV file whole)."""
+    if not rel.lower().endswith(".parquet"):
+        yield conform_columns(read_data_file(path, rel), columns, rel, null_when_absent)
+        return
+    first_row = 1
+    try:
+        batches = pq.ParquetFile(path).iter_batches(batch_size=batch_rows or PART_ROWS)
+        for batch in batches:
+            table = pa.Table.from_batches([batch])
+            yield conform_columns(table, columns, rel, null_when_absent, first_row)
+            first_row += table.num_rows
+    except (pa.ArrowException, OSError, EOFError) as exc:
+        raise SourceError(f"{rel}: cannot be read: {exc}") from None
+
+
+def unified_schema(schemas: list[pa.Schema], rels: list[str]) -> pa.Schema:
+    """The schema ``concat_files`` gives the files' tables, from their schemas."""
+    try:
+        return pa.unify_schemas(schemas, promote_options="permissive")
+    except (pa.ArrowInvalid, pa.ArrowTypeError) as exc:
+        raise SourceError(f"files {', '.join(rels)} disagree on a column's type: {exc}") from None
 
 
 def concat_files(tables: list[pa.Table], rels: list[str]) -> pa.Table:
@@ -244,9 +327,12 @@ def empty_table(columns: dict[str, pa.DataType]) -> pa.Table:
     return schema.empty_table()
 
 
-def log_extra_columns(source: str, month: str, table: pa.Table, known: Iterable[str]) -> None:
+def log_extra_columns(
+    source: str, month: str, table: pa.Table | pa.Schema, known: Iterable[str]
+) -> None:
     known = {*known, "_source_file"}
-    extra = [name for name in table.column_names if name not in known]
+    names = table.names if isinstance(table, pa.Schema) else table.column_names
+    extra = [name for name in names if name not in known]
     if extra:
         log.info(
             "%s %s: %d column(s) beyond the contract kept as delivered: %s",
@@ -382,17 +468,24 @@ def extract(
     if not manifests:
         return []
 
-    def build_table() -> pa.Table:
+    def build_table() -> TableParts:
+        # File by file, batch by batch: a month of 8M line items is never
+        # held whole, only PART_ROWS of it (the ParquetWriter's row group).
         rels = [relative(path, settings.sources) for path in data_files]
-        tables = [
-            conform_columns(read_data_file(path, rel), REQUIRED_COLUMNS, rel, NULL_WHEN_ABSENT)
+        schemas = [
+            conformed_schema(path, rel, REQUIRED_COLUMNS, NULL_WHEN_ABSENT)
             for path, rel in zip(data_files, rels, strict=True)
         ]
-        if not tables:
-            return empty_table(REQUIRED_COLUMNS)
-        table = concat_files(tables, rels)
-        log_extra_columns(SOURCE, month, table, REQUIRED_COLUMNS)
-        return table
+        if not schemas:
+            return TableParts(empty_table(REQUIRED_COLUMNS).schema, [])
+        schema = unified_schema(schemas, rels)
+        log_extra_columns(SOURCE, month, schema, REQUIRED_COLUMNS)
+        parts = (
+            part
+            for path, rel in zip(data_files, rels, strict=True)
+            for part in read_data_parts(path, rel, REQUIRED_COLUMNS, NULL_WHEN_ABSENT)
+        )
+        return TableParts(schema, parts)
 
     record = land(
         settings.landing,

@@ -48,7 +48,7 @@ import os
 import re
 import tempfile
 import uuid
-from collections.abc import Iterable
+from collections.abc import Iterable, Iterator
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
@@ -156,7 +156,60 @@ def write_partition(
     return landing_store(landing).write(partition_rel(source, dataset, partition), table)
 
 
-def _write_local_partition(final_dir: Path, table: pa.Table) -> Path:
+@dataclass
+class TableParts:
+    """A partition built part by part (a file, a record batch), written as it comes.
+
+    ``build_table`` may return this instead of one table, so that a month of
+    many chunks is never held whole: each part is cast to ``schema`` (the
+    schema every part lands as, e.g. ``pyarrow.unify_schemas`` of the parts'
+    schemas with ``promote_options="permissive"``; a column a part lacks is
+    null), written, and let go before the next is built. A part that raises
+    fails the load as a table would: the partition written so far is thrown
+    away and the landed one is left as it was.
+    """
+
+    schema: pa.Schema
+    parts: Iterable[pa.Table]
+    rows: int = 0  # counted as the parts are written
+
+    def __iter__(self) -> Iterator[pa.Table]:
+        for part in self.parts:
+            yield as_schema(part, self.schema)
+
+
+def as_schema(table: pa.Table, schema: pa.Schema) -> pa.Table:
+    """``table`` with exactly ``schema``'s columns, in its order: each cast to its
+    type, a missing one null (what ``concat_tables(promote_options="permissive")``
+    does with the same schemas)."""
+    if table.schema.equals(schema):
+        return table
+    try:
+        columns = [
+            table[f.name].cast(f.type)
+            if f.name in table.column_names
+            else pa.nulls(table.num_rows, f.type)
+            for f in schema
+        ]
+    except (pa.ArrowInvalid, pa.ArrowNotImplementedError, pa.ArrowTypeError) as exc:
+        raise SourceError(f"a part does not fit the partition's schema: {exc}") from None
+    return pa.Table.from_arrays(columns, schema=schema)
+
+
+def _write_parquet(path: Path, data: pa.Table | TableParts) -> int:
+    """Write a table, or the parts of one, to a Parquet file; return its rows."""
+    if isinstance(data, pa.Table):
+        pq.write_table(data, path, compression="zstd")
+        return data.num_rows
+    data.rows = 0
+    with pq.ParquetWriter(path, data.schema, compression="zstd") as writer:
+        for part in data:
+            writer.write_table(part)
+            data.rows += part.num_rows
+    return data.rows
+
+
+def _write_local_partition(final_dir: Path, table: pa.Table | TableParts) -> Path:
     """Replace the file of the partition folder ``final_dir`` with ``table``.
 
     The new file is written beside the old one under a hidden name that no
@@ -171,7 +224,7 @@ def _write_local_partition(final_dir: Path, table: pa.Table) -> Path:
     final_file = final_dir / DATA_FILE
     tmp_file = final_dir / f".part-0.parquet.{uuid.uuid4().hex}.tmp"
     try:
-        pq.write_table(table, tmp_file, compression="zstd")
+        _write_parquet(tmp_file, table)
         with tmp_file.open("rb") as handle:
             os.fsync(handle.fileno())
         os.replace(tmp_file, final_file)
@@ -371,9 +424,10 @@ def land(
     """Land one partition from ``files`` unless they are unchanged since last load.
 
     ``build_table`` is called only when the files changed (or ``force``); it
-    parses and validates them and returns the Arrow table to write, putting
-    any bad rows into ``quarantine``. If it raises, nothing is written and
-    the ledger is untouched.
+    parses and validates them and returns the Arrow table to write, or a
+    ``TableParts`` to write part by part in bounded memory, putting any bad
+    rows into ``quarantine``. If it (or a part) raises, nothing is written
+    and the ledger is untouched.
     """
     checksum = checksum_files(files)
     rel_files = [str(f.relative_to(relative_to)) for f in sorted(files, key=str)]
@@ -477,6 +531,7 @@ def _land(
         return record
     table = build_table()
     store.write(rel, table, checksum, replaces=version)
+    rows = table.num_rows if isinstance(table, pa.Table) else table.rows
     quarantined = 0
     if quarantine is not None:
         quarantined = len(quarantine)
@@ -488,7 +543,7 @@ def _land(
         dataset,
         partition,
         rel_files,
-        table.num_rows,
+        rows,
         checksum,
         landed_file,
         "loaded",
@@ -538,7 +593,11 @@ class LocalLanding:
         self.root = root
 
     def write(
-        self, rel: str, table: pa.Table, checksum: str | None = None, replaces: None = None
+        self,
+        rel: str,
+        table: pa.Table | TableParts,
+        checksum: str | None = None,
+        replaces: None = None,
     ) -> Path:
         # The checksum lives in the ledger record the caller appends next; the
         # rename needs no version (parallel loads of one month: the last wins).
@@ -689,7 +748,7 @@ class ObjectLanding:
     def write(
         self,
         rel: str,
-        table: pa.Table,
+        table: pa.Table | TableParts,
         checksum: str | None = None,
         replaces: int | None = None,
     ) -> str:
@@ -702,7 +761,7 @@ class ObjectLanding:
         data_rel = f"{rel}/{ATTEMPTS}/{attempt}/{DATA_FILE}"
         with tempfile.TemporaryDirectory(prefix="ai-carbon-landing-") as scratch:
             path = Path(scratch) / DATA_FILE
-            pq.write_table(table, path, compression="zstd")
+            rows = _write_parquet(path, table)
             sha256, size = _sha256_file(path), path.stat().st_size
             self.store.put_file(self.bucket, f"{self.prefix}{data_rel}", path, **self._only_if(0))
         previous, generation = self._read_pointer(rel)
@@ -710,7 +769,7 @@ class ObjectLanding:
             rel,
             {
                 "object": data_rel,
-                "rows": table.num_rows,
+                "rows": rows,
                 "bytes": size,
                 "sha256": sha256,
                 "checksum": checksum,

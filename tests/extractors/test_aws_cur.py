@@ -380,3 +380,150 @@ def test_corrupt_chunk_is_named_and_nothing_changes(cur, settings, org_config, l
         aws_cur.extract(MONTH, settings, org_config)
     assert landed.path("aws_cur", "line_items").read_bytes() == before
     assert [r["status"] for r in ledger()] == ["loaded"]
+
+
+# --- landing in bounded memory: file by file, batch by batch ------------------
+
+
+def mixed_month(cur: CurExport) -> list[Path]:
+    """Three chunks whose schemas differ: a column one chunk lacks, an extra
+    column typed int32 in one and int64 in another, a CSV chunk of text."""
+    first = pa.Table.from_pylist([cur_row(i, cost=i + 0.5) for i in range(5)], schema=CHUNK_SCHEMA)
+    first = first.append_column("split_cost", pa.array([1, 2, 3, 4, 5], pa.int32()))
+    second = pa.Table.from_pylist([cur_row(i) for i in range(5, 8)], schema=CHUNK_SCHEMA)
+    second = second.drop_columns(["discount", "line_item_resource_id"]).append_column(
+        "split_cost", pa.array([6, None, 8], pa.int64())
+    )
+    rows = [cur_row(8, cost=0.25, resource_tags=[]), cur_row(9, line_item_resource_id=None)]
+    for row in rows:
+        del row["discount"]
+    chunks = [
+        cur.write_parquet_chunk(1, [], table=first),
+        cur.write_parquet_chunk(2, [], table=second),
+        cur.write_csv_chunk(3, rows),
+    ]
+    cur.write_manifest(chunks)
+    return chunks
+
+
+def concatenated_as_before(chunks: list[Path], sources: Path) -> pa.Table:
+    """What the extractor landed before it streamed: every chunk read whole,
+    conformed, and concatenated with permissive type promotion."""
+    rels = [aws_cur.relative(path, sources) for path in chunks]
+    tables = [
+        aws_cur.conform_columns(
+            aws_cur.read_data_file(path, rel),
+            aws_cur.REQUIRED_COLUMNS,
+            rel,
+            aws_cur.NULL_WHEN_ABSENT,
+        )
+        for path, rel in zip(chunks, rels, strict=True)
+    ]
+    return aws_cur.concat_files(tables, rels)
+
+
+def test_a_month_of_chunks_with_differing_schemas_lands_as_concatenated(
+    cur, sources, settings, org_config, landed, monkeypatch
+):
+    # GIVEN a month of three chunks (5, 3 and 2 rows) whose schemas differ,
+    # read 2 rows at a time
+    monkeypatch.setattr(aws_cur, "PART_ROWS", 2)
+    chunks = mixed_month(cur)
+    # WHEN the month is extracted
+    [record] = aws_cur.extract(MONTH, settings, org_config)
+    # THEN the partition equals the whole-month concatenation, schema included:
+    # same rows in the same order, same _source_file, same column types
+    table = landed.table("aws_cur", "line_items")
+    expected = concatenated_as_before(chunks, sources)
+    assert table.schema.equals(expected.schema)
+    assert table.equals(expected)
+    assert record.rows == table.num_rows == 10
+    assert table["split_cost"].to_pylist() == [1, 2, 3, 4, 5, 6, None, 8, None, None]
+    assert table["split_cost"].type == pa.int64()
+    assert table["resource_tags"].to_pylist()[8:] == [None, [("user_ai-system", "chat")]]
+    assert table["_source_file"].to_pylist()[4:6] == [
+        "aws/billing/cur2/cur-a/data/BILLING_PERIOD=2025-01/cur-a-00001.snappy.parquet",
+        "aws/billing/cur2/cur-a/data/BILLING_PERIOD=2025-01/cur-a-00002.snappy.parquet",
+    ]
+
+
+def test_a_failure_in_the_second_chunk_keeps_the_landed_month(
+    cur, settings, org_config, landed, ledger, monkeypatch
+):
+    # GIVEN a landed month
+    cur.deliver([cur_row(0)])
+    aws_cur.extract(MONTH, settings, org_config)
+    before = landed.path("aws_cur", "line_items").read_bytes()
+    # AND a redelivery of two chunks, read 2 rows at a time, whose second
+    # chunk's 4th row is NaN: chunk 1 and the first part of chunk 2 are
+    # already written to the new file when the 4th row is reached
+    monkeypatch.setattr(aws_cur, "PART_ROWS", 2)
+    bad = [cur_row(3), cur_row(4), cur_row(5), cur_row(6, cost=float("nan"))]
+    cur.deliver([cur_row(i) for i in range(3)], bad, execution_id="exec-2")
+    # WHEN / THEN the load fails naming the file and its row (2 + 2 = row 4)
+    with pytest.raises(
+        SourceError,
+        match=r"cur-a-00002\.snappy\.parquet: column line_item_unblended_cost, data row 4: "
+        r"expected a finite number, got nan",
+    ):
+        aws_cur.extract(MONTH, settings, org_config)
+    # AND the landed month is untouched, with no half-written file beside it
+    path = landed.path("aws_cur", "line_items")
+    assert path.read_bytes() == before
+    assert [p.name for p in path.parent.iterdir()] == ["part-0.parquet"]
+    assert [r["status"] for r in ledger()] == ["loaded"]
+
+
+def test_the_writer_holds_one_part_of_one_chunk_at_a_time(
+    cur, settings, org_config, landed, monkeypatch
+):
+    # GIVEN a month of three chunks (5, 3 and 2 rows), read 2 rows at a time
+    monkeypatch.setattr(aws_cur, "PART_ROWS", 2)
+    mixed_month(cur)
+    # AND a log of every conformed part read and every part written
+    events: list[tuple[str, int]] = []
+    conform = aws_cur.conform_columns
+    write = pq.ParquetWriter.write_table
+
+    def conform_logged(table, *args, **kwargs):
+        if table.num_rows:  # not the schemas read first from empty tables
+            events.append(("read", table.num_rows))
+        return conform(table, *args, **kwargs)
+
+    def write_logged(self, table, *args, **kwargs):
+        events.append(("write", table.num_rows))
+        return write(self, table, *args, **kwargs)
+
+    monkeypatch.setattr(aws_cur, "conform_columns", conform_logged)
+    monkeypatch.setattr(pq.ParquetWriter, "write_table", write_logged)
+    # WHEN the month is extracted
+    [record] = aws_cur.extract(MONTH, settings, org_config)
+    # THEN each part is written before the next is read: never more than one
+    # part of at most PART_ROWS rows in memory (5 = 2 + 2 + 1, 3 = 2 + 1, the
+    # CSV chunk's 2 rows read whole), and every row is written
+    assert events == [(kind, rows) for rows in (2, 2, 1, 2, 1, 2) for kind in ("read", "write")]
+    assert record.rows == landed.table("aws_cur", "line_items").num_rows == 10
+
+
+def test_tags_that_are_not_a_json_object_name_the_first_such_row(cur, settings, org_config):
+    # GIVEN a CSV chunk whose tags repeat one good and two bad texts; each
+    # distinct text is parsed once, and the first bad row is data row 2
+    rows = [cur_row(i) for i in range(5)]
+    for row in rows:
+        del row["discount"]
+    cur.write_manifest([cur.write_csv_chunk(1, rows)])
+    chunk = cur.data_dir() / "cur-a-00001.csv.gz"
+    text = gzip.decompress(chunk.read_bytes()).decode().splitlines()
+    good = '"{""user_ai-system"": ""chat""}"'
+    assert good in text[1]
+    text[2] = text[2].replace(good, '"[1, 2]"')
+    text[3] = text[3].replace(good, "not-json")
+    text[5] = text[5].replace(good, '"[1, 2]"')
+    chunk.write_bytes(gzip.compress("\n".join(text).encode(), mtime=0))
+    # WHEN / THEN
+    with pytest.raises(
+        SourceError,
+        match=r"cur-a-00001\.csv\.gz: column resource_tags, data row 2: expected a JSON "
+        r"object of strings, got '\[1, 2\]'",
+    ):
+        aws_cur.extract(MONTH, settings, org_config)

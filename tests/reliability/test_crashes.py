@@ -19,21 +19,20 @@ from extractors import landing as landing_module
 from extractors.landing import LoadRecord, append_ledger, read_ledger
 
 # A child process that lands January's CUR, and stops dead half-way through
-# writing the partition's file: the bytes so far are on disk, then SIGKILL.
+# writing the partition's file: its first part is written, the file is not
+# closed (no footer), then SIGKILL.
 KILLED_MID_WRITE = """
-import os, sys, time
+import sys, time
 import pyarrow.parquet as pq
 
-real_write = pq.write_table
+real_write = pq.ParquetWriter.write_table
 
-def half_then_hang(table, where, **options):
-    real_write(table, where, **options)
-    with open(where, "r+b") as handle:
-        handle.truncate(os.path.getsize(where) // 2)
-    print("HALF-WRITTEN", where, flush=True)
+def part_then_hang(self, table, *args, **options):
+    real_write(self, table, *args, **options)
+    print("HALF-WRITTEN", self.where, flush=True)
     time.sleep(120)
 
-pq.write_table = half_then_hang
+pq.ParquetWriter.write_table = part_then_hang
 from extractors.__main__ import main
 sys.exit(main(["aws_cur", "--month", "2025-01"]))
 """

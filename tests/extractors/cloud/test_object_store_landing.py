@@ -35,6 +35,8 @@ from extractors.landing import (
     LoadRecord,
     ObjectLanding,
     Quarantine,
+    TableParts,
+    land,
     land_table,
     landed_checksum,
     landing_store,
@@ -202,6 +204,52 @@ def test_a_crash_before_the_pointer_leaves_the_old_partition_visible(bucket, mon
     land_x(bucket.url, [7])
     assert bucket.visible() == [7]
     assert len(bucket.attempts()) == 2  # new + the one it replaced
+
+
+def test_a_load_written_part_by_part_that_fails_in_its_second_part_changes_nothing(
+    bucket, tmp_path
+):
+    # GIVEN a landed month
+    land_x(bucket.url, [1, 2])
+    before, listed = bucket.pointer(), bucket.listed()
+    # AND a redelivery landed part by part (as aws_cur lands its chunks),
+    # whose second part fails half-way, after the first part was written
+    delivered = tmp_path / "cur.parquet"
+    delivered.write_bytes(b"a redelivery")
+
+    def parts():
+        yield pa.table({"x": pa.array([7, 8], pa.int32())})  # cast to the schema's int64
+        raise SourceError("cur.parquet: column x, data row 3: expected a finite number")
+
+    # WHEN / THEN the load fails with the part's error
+    with pytest.raises(SourceError, match="data row 3"):
+        land(
+            bucket.url,
+            source="aws_cur",
+            dataset="line_items",
+            partition="month=2025-01",
+            files=[delivered],
+            relative_to=tmp_path,
+            build_table=lambda: TableParts(pa.schema([("x", pa.int64())]), parts()),
+        )
+    # AND readers still see the old partition: no attempt uploaded, no record
+    assert bucket.pointer() == before and bucket.visible() == [1, 2]
+    assert bucket.listed() == listed
+    assert [r["status"] for r in read_ledger(bucket.url)] == ["loaded"]
+    # AND the same delivery, whole, lands through the same writer
+    record = land(
+        bucket.url,
+        source="aws_cur",
+        dataset="line_items",
+        partition="month=2025-01",
+        files=[delivered],
+        relative_to=tmp_path,
+        build_table=lambda: TableParts(
+            pa.schema([("x", pa.int64())]), [pa.table({"x": [7, 8]}), pa.table({"x": [9]})]
+        ),
+    )
+    assert (record.status, record.rows, bucket.pointer()["rows"]) == ("loaded", 3, 3)
+    assert bucket.visible() == [7, 8, 9]
 
 
 def test_a_write_in_flight_beside_another_keeps_its_object(bucket):

@@ -112,53 +112,90 @@
             {%- endfor -%}
         {%- endif -%}
     {%- endfor -%}
+    {%- set landing = {} -%}
+    {%- for unique_id in upstream if unique_id.startswith('source.') -%}
+        {%- set found = graph.sources[unique_id] -%}
+        {%- if (found.source_name ~ '.' ~ found.name) not in monthly_sources -%}
+            {%- do landing.update({unique_id: source(found.source_name, found.name)}) -%}
+        {%- endif -%}
+    {%- endfor -%}
+    {%- set landing_fingerprints = landing_files_fingerprints(landing) -%}
     {%- set parts = ['methodology_version=' ~ var('methodology_version')] -%}
     {%- for unique_id in upstream | sort -%}
-        {%- if unique_id.startswith('source.') -%}
-            {%- set found = graph.sources[unique_id] -%}
-            {%- if (found.source_name ~ '.' ~ found.name) not in monthly_sources -%}
-                {%- do parts.append(unique_id ~ '=' ~ landing_files_fingerprint(
-                    source(found.source_name, found.name)
-                )) -%}
-            {%- endif -%}
+        {%- if unique_id in landing_fingerprints -%}
+            {%- do parts.append(unique_id ~ '=' ~ landing_fingerprints[unique_id]) -%}
+        {%- elif unique_id.startswith('source.') -%}
         {%- elif graph.nodes[unique_id].checksum is defined -%}
             {%- do parts.append(unique_id ~ '=' ~ graph.nodes[unique_id].checksum.checksum) -%}
         {%- endif -%}
     {%- endfor -%}
-    {%- for unique_id in graph.macros | sort -%}
-        {%- if graph.macros[unique_id].package_name == project_name -%}
-            {%- do parts.append(unique_id ~ '=' ~ local_md5(graph.macros[unique_id].macro_sql)) -%}
-        {%- endif -%}
+    {#- the project's macros: dbt's graph holds no macro, the project's
+        namespace holds each one with its text -#}
+    {%- set project_macros = context[project_name] -%}
+    {%- for name in project_macros | sort -%}
+        {%- do parts.append('macro.' ~ project_name ~ '.' ~ name ~ '=' ~ local_md5(project_macros[name].macro.macro_sql)) -%}
     {%- endfor -%}
     {{ return(local_md5(parts | join('\n'))) }}
 {%- endmacro %}
 
 
-{#- The names (within the dataset's folder, so a landing folder moved or
-    copied with its times is not a change), sizes and modification times of a
-    landing dataset's files, hashed ('' when it has none): the files
-    themselves are not read. -#}
-{% macro landing_files_fingerprint(relation) -%}
-    {%- if not landing_files_exist(relation) -%}
-        {{ return('') }}
+{#- {unique_id: relation} of landing datasets -> {unique_id: fingerprint}: the
+    names (within the dataset's folder, so a landing folder moved or copied
+    with its times is not a change), sizes and modification times of each
+    dataset's files, hashed ('' when it has none); the files themselves are
+    not read. Two queries for all the datasets, whatever their number. -#}
+{% macro landing_files_fingerprints(relations) -%}
+    {%- set paths = {} -%}
+    {%- for unique_id in relations | sort -%}
+        {%- set path = modules.re.search("read_[a-z_]+\\('([^']+)'", relations[unique_id].external).group(1) -%}
+        {%- set folder = path.split('*')[0] -%}
+        {%- do paths.update({unique_id: (path, folder[:folder.rfind('/') + 1])}) -%}
+    {%- endfor -%}
+    {%- set fingerprints = {} -%}
+    {%- if paths | length == 0 -%}
+        {{ return(fingerprints) }}
     {%- endif -%}
-    {%- set path = modules.re.search("read_[a-z_]+\\('([^']+)'", relation.external).group(1) -%}
-    {%- set folder = path.split('*')[0] -%}
-    {%- set folder = folder[:folder.rfind('/') + 1] -%}
-    {{ return(run_query(landing_files_fingerprint_sql(path, folder)).columns[0].values()[0]) }}
+    {%- set listed = {} -%}
+    {%- for row in run_query(landing_files_counted_sql(paths)) -%}
+        {%- do fingerprints.update({row[0]: ''}) -%}
+        {%- if row[1] > 0 -%}
+            {%- do listed.update({row[0]: paths[row[0]]}) -%}
+        {%- endif -%}
+    {%- endfor -%}
+    {%- if listed | length > 0 -%}
+        {%- for row in run_query(landing_files_fingerprints_sql(listed)) -%}
+            {%- do fingerprints.update({row[0]: row[1]}) -%}
+        {%- endfor -%}
+    {%- endif -%}
+    {{ return(fingerprints) }}
 {%- endmacro %}
 
-{% macro landing_files_fingerprint_sql(path, folder) -%}
-    {{ return(adapter.dispatch('landing_files_fingerprint_sql', 'ai_carbon')(path, folder)) }}
+{#- {unique_id: (path glob, folder)} -> rows (unique_id, number of files). -#}
+{% macro landing_files_counted_sql(paths) -%}
+    {%- for unique_id in paths | sort %}
+    select '{{ unique_id }}' as unique_id, count(*) as files from glob('{{ paths[unique_id][0] }}')
+    {{- '\n    union all' if not loop.last }}
+    {%- endfor %}
+{%- endmacro %}
+
+{% macro landing_files_fingerprints_sql(paths) -%}
+    {{ return(adapter.dispatch('landing_files_fingerprints_sql', 'ai_carbon')(paths)) }}
 {%- endmacro %}
 {#- read_blob() without its `content` column lists the files without reading them. -#}
-{% macro default__landing_files_fingerprint_sql(path, folder) -%}
-    select md5(string_agg(
-        substr(filename, {{ folder | length + 1 }})
-        || ':' || cast(size as varchar) || ':' || cast(last_modified as varchar), ','
-        order by filename
-    ))
-    from read_blob('{{ path }}')
+{% macro default__landing_files_fingerprints_sql(paths) -%}
+    select
+        unique_id,
+        md5(string_agg(file_name || ':' || cast(size as varchar) || ':' || cast(last_modified as varchar), ','
+            order by file_name))
+    from (
+    {%- for unique_id in paths | sort %}
+        select '{{ unique_id }}' as unique_id, substr(filename, {{ paths[unique_id][1] | length + 1 }}) as file_name,
+            size, last_modified
+        from read_blob('{{ paths[unique_id][0] }}')
+        {{- '\n        union all' if not loop.last }}
+    {%- endfor %}
+    ) as files
+    group by unique_id
 {%- endmacro %}
 
 

@@ -1,6 +1,9 @@
-{#- Incremental models by month downstream of the CUR model
-    (models/intermediate/cloud/int_cloud_energy_estimated.sql): which months a
-    run has to recompute, without reading any row of the others.
+{#- Incremental models by month downstream of the CUR model (the cloud chain
+    from models/intermediate/cloud/int_cloud_energy_estimated.sql, and the
+    models after it whose rows of a month read only that month: provider
+    allocation, fct_emissions, ...): which months a run has to recompute,
+    without reading any row of the others. A model whose month rows read
+    other months (windows, run histories, cumulative figures) stays a table.
 
     A month's rows depend on two things, each stored beside them:
     - `month_fingerprint`: the fingerprint of the month's CUR landing
@@ -22,7 +25,7 @@
     in the CUR model): `--full-refresh` removes it. Empty / none when
     compiling and in unit tests.
 
-    A model uses it in three places:
+    A model uses it in three places, with every monthly input filtered:
         {%- set monthly = cur_monthly_state() -%}      (at the top)
         ... from {{ ref('upstream') }} {{ months_filter('month', monthly) }}
         {{ monthly_state_columns('month', monthly) }}  (two columns of the final select)

@@ -1,5 +1,6 @@
 """Which months an incremental run recomputes (dbt_project/macros/incremental_months.sql,
-``months_to_recompute``), decided from the stored and the current fingerprints.
+``months_to_recompute``), decided from the stored and the current fingerprints, and
+what the inputs fingerprint follows (``upstream_inputs_fingerprint``).
 
 The macro is rendered with plain Jinja and stand-ins for what dbt gives it (the
 stored rows of the model, its columns, ``return``), so the decision is checked
@@ -9,6 +10,8 @@ runs it through dbt on real deliveries.
 
 from __future__ import annotations
 
+import hashlib
+import re
 from pathlib import Path
 from types import SimpleNamespace
 
@@ -118,3 +121,95 @@ def test_an_earlier_latest_month_recomputes_the_months_after_it(months_to_recomp
     assert months_to_recompute(STORED, current, through_latest_month=True) == ["2025-11-01"]
     # a model with no CUR month stored (or none current) recomputes every month
     assert months_to_recompute(STORED[:1], current, through_latest_month=True) is None
+
+
+@pytest.fixture
+def inputs_fingerprint(monkeypatch):
+    """``inputs_fingerprint(macro_text=..., landed=...)``: ``upstream_inputs_fingerprint`` of
+    a model reading the CUR model and the org config, the project holding one macro, with
+    ``landed`` the file listing of each landing dataset (source -> 'name:size:time')."""
+    invoke = jinja2.runtime.Macro._invoke
+
+    def invoke_returning(self, arguments, autoescape):
+        try:
+            return invoke(self, arguments, autoescape)
+        except MacroReturn as returned:
+            return returned.value
+
+    monkeypatch.setattr(jinja2.runtime.Macro, "_invoke", invoke_returning)
+    environment = jinja2.Environment(extensions=["jinja2.ext.do"])
+    sources = {
+        "source.p.aws_cur.line_items": ("aws_cur", "line_items"),
+        "source.p.org.settings": ("org", "settings"),
+    }
+    graph = {
+        "nodes": {
+            "model.p.fct": {"depends_on": {"nodes": ["model.p.cur", "source.p.org.settings"]}},
+            "model.p.cur": {
+                "depends_on": {"nodes": ["source.p.aws_cur.line_items"]},
+                "checksum": {"checksum": "cur-sql"},
+            },
+        },
+        "sources": {
+            unique_id: {"source_name": source_name, "name": name}
+            for unique_id, (source_name, name) in sources.items()
+        },
+    }
+
+    def fingerprint(macro_text="select 1", landed=None):
+        landed = landed or {"aws_cur.line_items": "a:1:t", "org.settings": "s:1:t"}
+
+        def run_query(query):
+            # the file count of each dataset, then each one's listing (the listing
+            # itself stands in for its md5)
+            return [
+                (unique_id, 1 if "count(*)" in query else landed[f"{source_name}.{name}"])
+                for unique_id, (source_name, name) in sources.items()
+                if f"'{unique_id}'" in query
+            ]
+
+        rendered = {}
+        module = environment.from_string(MACROS.read_text()).make_module(
+            {
+                "return": _return,
+                "execute": True,
+                "is_unit_test": lambda: False,
+                "adapter": SimpleNamespace(
+                    dispatch=lambda name, package: getattr(rendered["module"], "default__" + name)
+                ),
+                "var": lambda name, default=None: "2026.1",
+                "model": SimpleNamespace(unique_id="model.p.fct"),
+                "graph": graph,
+                "source": lambda source_name, name: SimpleNamespace(
+                    external=f"read_parquet('/landing/{source_name}/{name}/*/*.parquet')"
+                ),
+                "modules": SimpleNamespace(re=re),
+                "run_query": run_query,
+                "local_md5": lambda text: hashlib.md5(text.encode()).hexdigest(),
+                "project_name": "p",
+                "context": {
+                    "p": {"formula": SimpleNamespace(macro=SimpleNamespace(macro_sql=macro_text))}
+                },
+            }
+        )
+        rendered["module"] = module
+        return module.upstream_inputs_fingerprint(["aws_cur.line_items"])
+
+    return fingerprint
+
+
+def test_the_inputs_fingerprint_follows_macros_and_other_landing_datasets(inputs_fingerprint):
+    unchanged = inputs_fingerprint()
+    assert unchanged == inputs_fingerprint() and len(unchanged) == 32
+    # a formula in a macro changes: every month is recomputed
+    assert inputs_fingerprint(macro_text="select 2") != unchanged
+    # another dataset lands a file: every month is recomputed
+    assert (
+        inputs_fingerprint(landed={"aws_cur.line_items": "a:1:t", "org.settings": "s:2:u"})
+        != unchanged
+    )
+    # the CUR dataset's files are fingerprinted per month, not here
+    assert (
+        inputs_fingerprint(landed={"aws_cur.line_items": "b:2:u", "org.settings": "s:1:t"})
+        == unchanged
+    )

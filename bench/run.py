@@ -660,8 +660,11 @@ class Bench:
             "note": (
                 "full_rebuild_seconds is the nightly dbt run after the re-delivery: the CUR "
                 "model reloads only the re-delivered partition and the cloud chain after it "
-                "(energy estimate, IT energy, location, bottom-up emissions) recomputes only "
-                "that month (delete+insert); the other models are rebuilt whole. "
+                "(energy estimate, IT energy, location, bottom-up emissions) and the models "
+                "after it whose months are independent (site market factors, provider "
+                "allocation, fct_emissions, fct_cloud_carbon_reconciliation, fct_gpu_usage) "
+                "recompute only that month (delete+insert); the other models are rebuilt "
+                "whole. "
                 "noop_dbt_seconds is a dbt run with nothing to do: dbt's fixed cost"
             ),
         }

@@ -76,6 +76,11 @@ class FreezeResult:
         return f"{self.year}: frozen as v{self.version}: {self.path}"
 
 
+# Columns of fct_emissions that record what its incremental build read
+# (dbt_project/macros/incremental_months.sql); left out of a frozen version.
+INCREMENTAL_STATE = ("month_fingerprint", "inputs_fingerprint")
+
+
 def fct_file(year: int) -> str:
     return f"fct_emissions_{year}.parquet"
 
@@ -199,6 +204,8 @@ def _current_figures(year: int, warehouse: Path):
             "select * from main.fct_emissions where reporting_year = $year order by emission_id",
             params={"year": year},
         ).to_arrow_table()
+    # the fingerprints of the incremental build are its state, not figures
+    facts = facts.drop_columns([name for name in INCREMENTAL_STATE if name in facts.column_names])
     if lines.num_rows == 0:
         raise DisclosureError(f"the warehouse has no annual disclosure lines for {year}")
     return lines, facts

@@ -1,6 +1,9 @@
-{#- Incremental models by month downstream of the CUR model
-    (models/intermediate/cloud/int_cloud_energy_estimated.sql): which months a
-    run has to recompute, without reading any row of the others.
+{#- Incremental models by month downstream of the CUR model (the cloud chain
+    from models/intermediate/cloud/int_cloud_energy_estimated.sql, and the
+    models after it whose rows of a month read only that month: provider
+    allocation, fct_emissions, ...): which months a run has to recompute,
+    without reading any row of the others. A model whose month rows read
+    other months (windows, run histories, cumulative figures) stays a table.
 
     A month's rows depend on two things, each stored beside them:
     - `month_fingerprint`: the fingerprint of the month's CUR landing
@@ -22,7 +25,7 @@
     in the CUR model): `--full-refresh` removes it. Empty / none when
     compiling and in unit tests.
 
-    A model uses it in three places:
+    A model uses it in three places, with every monthly input filtered:
         {%- set monthly = cur_monthly_state() -%}      (at the top)
         ... from {{ ref('upstream') }} {{ months_filter('month', monthly) }}
         {{ monthly_state_columns('month', monthly) }}  (two columns of the final select)
@@ -32,8 +35,12 @@
 
 
 {#- The state of a run of the calling model: the CUR months' fingerprints,
-    the other inputs' fingerprint and the months to recompute (none: all). -#}
-{% macro cur_monthly_state() -%}
+    the other inputs' fingerprint and the months to recompute (none: all).
+    `through_latest_month`: the model's rows of a month also depend on the
+    latest month of activity data (fct_emissions' embodied rows run to it):
+    when the latest CUR month moves, every month between the old and the new
+    one is recomputed too. -#}
+{% macro cur_monthly_state(through_latest_month=false) -%}
     {%- set month_fingerprints = monthly_input_fingerprints(
         ref('int_aws_cur_line_items_aggregated'), 'billing_month', 'landing_fingerprint'
     ) -%}
@@ -41,7 +48,9 @@
     {{ return({
         'month_fingerprints': month_fingerprints,
         'inputs_fingerprint': inputs_fingerprint,
-        'months': months_to_recompute(month_fingerprints, inputs_fingerprint) if is_incremental() else none,
+        'months': months_to_recompute(
+            month_fingerprints, inputs_fingerprint, through_latest_month=through_latest_month
+        ) if is_incremental() else none,
     }) }}
 {%- endmacro %}
 
@@ -106,59 +115,96 @@
             {%- endfor -%}
         {%- endif -%}
     {%- endfor -%}
+    {%- set landing = {} -%}
+    {%- for unique_id in upstream if unique_id.startswith('source.') -%}
+        {%- set found = graph.sources[unique_id] -%}
+        {%- if (found.source_name ~ '.' ~ found.name) not in monthly_sources -%}
+            {%- do landing.update({unique_id: source(found.source_name, found.name)}) -%}
+        {%- endif -%}
+    {%- endfor -%}
+    {%- set landing_fingerprints = landing_files_fingerprints(landing) -%}
     {%- set parts = ['methodology_version=' ~ var('methodology_version')] -%}
     {%- for unique_id in upstream | sort -%}
-        {%- if unique_id.startswith('source.') -%}
-            {%- set found = graph.sources[unique_id] -%}
-            {%- if (found.source_name ~ '.' ~ found.name) not in monthly_sources -%}
-                {%- do parts.append(unique_id ~ '=' ~ landing_files_fingerprint(
-                    source(found.source_name, found.name)
-                )) -%}
-            {%- endif -%}
+        {%- if unique_id in landing_fingerprints -%}
+            {%- do parts.append(unique_id ~ '=' ~ landing_fingerprints[unique_id]) -%}
+        {%- elif unique_id.startswith('source.') -%}
         {%- elif graph.nodes[unique_id].checksum is defined -%}
             {%- do parts.append(unique_id ~ '=' ~ graph.nodes[unique_id].checksum.checksum) -%}
         {%- endif -%}
     {%- endfor -%}
-    {%- for unique_id in graph.macros | sort -%}
-        {%- if graph.macros[unique_id].package_name == project_name -%}
-            {%- do parts.append(unique_id ~ '=' ~ local_md5(graph.macros[unique_id].macro_sql)) -%}
-        {%- endif -%}
+    {#- the project's macros: dbt's graph holds no macro, the project's
+        namespace holds each one with its text -#}
+    {%- set project_macros = context[project_name] -%}
+    {%- for name in project_macros | sort -%}
+        {%- do parts.append('macro.' ~ project_name ~ '.' ~ name ~ '=' ~ local_md5(project_macros[name].macro.macro_sql)) -%}
     {%- endfor -%}
     {{ return(local_md5(parts | join('\n'))) }}
 {%- endmacro %}
 
 
-{#- The names (within the dataset's folder, so a landing folder moved or
-    copied with its times is not a change), sizes and modification times of a
-    landing dataset's files, hashed ('' when it has none): the files
-    themselves are not read. -#}
-{% macro landing_files_fingerprint(relation) -%}
-    {%- if not landing_files_exist(relation) -%}
-        {{ return('') }}
+{#- {unique_id: relation} of landing datasets -> {unique_id: fingerprint}: the
+    names (within the dataset's folder, so a landing folder moved or copied
+    with its times is not a change), sizes and modification times of each
+    dataset's files, hashed ('' when it has none); the files themselves are
+    not read. Two queries for all the datasets, whatever their number. -#}
+{% macro landing_files_fingerprints(relations) -%}
+    {%- set paths = {} -%}
+    {%- for unique_id in relations | sort -%}
+        {%- set path = modules.re.search("read_[a-z_]+\\('([^']+)'", relations[unique_id].external).group(1) -%}
+        {%- set folder = path.split('*')[0] -%}
+        {%- do paths.update({unique_id: (path, folder[:folder.rfind('/') + 1])}) -%}
+    {%- endfor -%}
+    {%- set fingerprints = {} -%}
+    {%- if paths | length == 0 -%}
+        {{ return(fingerprints) }}
     {%- endif -%}
-    {%- set path = modules.re.search("read_[a-z_]+\\('([^']+)'", relation.external).group(1) -%}
-    {%- set folder = path.split('*')[0] -%}
-    {%- set folder = folder[:folder.rfind('/') + 1] -%}
-    {{ return(run_query(landing_files_fingerprint_sql(path, folder)).columns[0].values()[0]) }}
+    {%- set listed = {} -%}
+    {%- for row in run_query(landing_files_counted_sql(paths)) -%}
+        {%- do fingerprints.update({row[0]: ''}) -%}
+        {%- if row[1] > 0 -%}
+            {%- do listed.update({row[0]: paths[row[0]]}) -%}
+        {%- endif -%}
+    {%- endfor -%}
+    {%- if listed | length > 0 -%}
+        {%- for row in run_query(landing_files_fingerprints_sql(listed)) -%}
+            {%- do fingerprints.update({row[0]: row[1]}) -%}
+        {%- endfor -%}
+    {%- endif -%}
+    {{ return(fingerprints) }}
 {%- endmacro %}
 
-{% macro landing_files_fingerprint_sql(path, folder) -%}
-    {{ return(adapter.dispatch('landing_files_fingerprint_sql', 'ai_carbon')(path, folder)) }}
+{#- {unique_id: (path glob, folder)} -> rows (unique_id, number of files). -#}
+{% macro landing_files_counted_sql(paths) -%}
+    {%- for unique_id in paths | sort %}
+    select '{{ unique_id }}' as unique_id, count(*) as files from glob('{{ paths[unique_id][0] }}')
+    {{- '\n    union all' if not loop.last }}
+    {%- endfor %}
+{%- endmacro %}
+
+{% macro landing_files_fingerprints_sql(paths) -%}
+    {{ return(adapter.dispatch('landing_files_fingerprints_sql', 'ai_carbon')(paths)) }}
 {%- endmacro %}
 {#- read_blob() without its `content` column lists the files without reading them. -#}
-{% macro default__landing_files_fingerprint_sql(path, folder) -%}
-    select md5(string_agg(
-        substr(filename, {{ folder | length + 1 }})
-        || ':' || cast(size as varchar) || ':' || cast(last_modified as varchar), ','
-        order by filename
-    ))
-    from read_blob('{{ path }}')
+{% macro default__landing_files_fingerprints_sql(paths) -%}
+    select
+        unique_id,
+        md5(string_agg(file_name || ':' || cast(size as varchar) || ':' || cast(last_modified as varchar), ','
+            order by file_name))
+    from (
+    {%- for unique_id in paths | sort %}
+        select '{{ unique_id }}' as unique_id, substr(filename, {{ paths[unique_id][1] | length + 1 }}) as file_name,
+            size, last_modified
+        from read_blob('{{ paths[unique_id][0] }}')
+        {{- '\n        union all' if not loop.last }}
+    {%- endfor %}
+    ) as files
+    group by unique_id
 {%- endmacro %}
 
 
 {#- The months (as 'YYYY-MM-DD' strings) an incremental run of `this`
     recomputes, or none for every month. -#}
-{% macro months_to_recompute(month_fingerprints, inputs_fingerprint, month_column='month') -%}
+{% macro months_to_recompute(month_fingerprints, inputs_fingerprint, month_column='month', through_latest_month=false) -%}
     {%- set forced = [] -%}
     {%- for partition in var('landing_partitions_to_load', []) -%}
         {%- do forced.append(partition ~ '-01') -%}
@@ -206,6 +252,25 @@
             {%- do changed.append(month) -%}
         {%- endif -%}
     {%- endfor -%}
+    {%- if through_latest_month -%}
+        {%- set stored_months = [] -%}
+        {%- for month in stored if stored[month] is not none -%}
+            {%- do stored_months.append(month) -%}
+        {%- endfor -%}
+        {%- set latest = (month_fingerprints | list | sort | last) if month_fingerprints else none -%}
+        {%- set stored_latest = (stored_months | sort | last) if stored_months else none -%}
+        {%- if latest != stored_latest -%}
+            {%- if latest is none or stored_latest is none -%}
+                {{ log(this.identifier ~ ": latest month changed: every month recomputed", info=true) }}
+                {{ return(none) }}
+            {%- endif -%}
+            {%- for month in months_after([latest, stored_latest] | min, [latest, stored_latest] | max) -%}
+                {%- if month not in changed -%}
+                    {%- do changed.append(month) -%}
+                {%- endif -%}
+            {%- endfor -%}
+        {%- endif -%}
+    {%- endif -%}
     {%- for month in forced -%}
         {%- if month not in changed -%}
             {%- do changed.append(month) -%}
@@ -213,6 +278,18 @@
     {%- endfor -%}
     {{ log(this.identifier ~ ": months to recompute: " ~ (changed | sort | join(', ') or 'none'), info=true) }}
     {{ return(changed | sort) }}
+{%- endmacro %}
+
+
+{#- Every month after `first` through `last` ('YYYY-MM-01' strings). -#}
+{% macro months_after(first, last) -%}
+    {%- set first_index = (first[:4] | int) * 12 + (first[5:7] | int) - 1 -%}
+    {%- set last_index = (last[:4] | int) * 12 + (last[5:7] | int) - 1 -%}
+    {%- set months = [] -%}
+    {%- for index in range(first_index + 1, last_index + 1) -%}
+        {%- do months.append('%04d-%02d-01' | format(index // 12, index % 12 + 1)) -%}
+    {%- endfor -%}
+    {{ return(months) }}
 {%- endmacro %}
 
 

@@ -114,6 +114,9 @@ def test_a_frozen_version_holds_its_lines_facts_and_a_manifest_that_matches(org,
     assert {(r["ghg_scope"], r["scope3_category"]) for r in lines} == {(2, None), (3, 1), (3, 2)}
     assert {r["disclosure_version"] for r in lines} == {1}
     snapshot = pq.read_metadata(first.path / "fct_emissions_2025.parquet").num_rows
+    # the facts' figures, without the incremental build's fingerprints
+    names = pq.read_schema(first.path / "fct_emissions_2025.parquet").names
+    assert "kg_co2e" in names and not set(disclosure.INCREMENTAL_STATE) & set(names)
     assert (
         snapshot
         == history["facts_at_freeze"]

@@ -101,27 +101,65 @@ def test_the_build_copy_starts_from_the_published_warehouse_and_refreshes_only_w
     assert seen == [(["build"], "published"), (["build", "--full-refresh"], "published")]
 
 
-# The cloud chain after the CUR model, incremental by month (macros/incremental_months.sql).
+# The cloud chain after the CUR model, and the models after it whose rows of a
+# month read only that month, incremental by month (macros/incremental_months.sql).
 MONTHLY_MODELS = (
     "int_cloud_energy_estimated",
     "int_it_energy_unioned",
     "int_it_energy_located",
     "int_bottom_up_emissions_calculated",
 )
+DOWNSTREAM_MONTHLY_MODELS = (
+    "int_site_market_factors_calculated",
+    "int_provider_emissions_allocated",
+    "fct_emissions",
+    "fct_cloud_carbon_reconciliation",
+    "fct_gpu_usage",
+)
+# two measures of each model, summed per month
+MEASURES = {
+    "int_cloud_energy_estimated": ("it_kwh", "part_cost"),
+    "int_it_energy_unioned": ("it_kwh", "cost"),
+    "int_it_energy_located": ("it_kwh", "cost"),
+    "int_bottom_up_emissions_calculated": ("energy_kwh", "cost"),
+    "int_site_market_factors_calculated": ("facility_kwh", "market_kg"),
+    "int_provider_emissions_allocated": ("energy_kwh", "kg_co2e"),
+    "fct_emissions": ("energy_kwh", "kg_co2e"),
+    "fct_cloud_carbon_reconciliation": ("estimated_facility_kwh", "estimated_location_kg"),
+    "fct_gpu_usage": ("it_kwh", "gpu_hours"),
+}
 
 
 def monthly_rows(warehouse, model: str) -> dict[str, tuple]:
-    """Per month of an incremental model: rows, energy, cost and the stored fingerprints."""
-    energy = "energy_kwh" if model == "int_bottom_up_emissions_calculated" else "it_kwh"
-    cost = "part_cost" if model == "int_cloud_energy_estimated" else "cost"
+    """Per month of an incremental model: rows, its two measures and the stored fingerprints."""
+    first, second = MEASURES[model]
     with duckdb.connect(str(warehouse), read_only=True) as con:
         rows = con.execute(
-            f"select strftime(month, '%Y-%m'), count(*), round(sum({energy}), 6), "
-            f"round(sum({cost}), 6), min(month_fingerprint), min(inputs_fingerprint), "
+            f"select strftime(month, '%Y-%m'), count(*), round(sum({first}), 6), "
+            f"round(sum({second}), 6), min(month_fingerprint), min(inputs_fingerprint), "
             "count(distinct inputs_fingerprint) "
             f"from {model} group by 1 order by 1"
         ).fetchall()
     return {month: tuple(values) for month, *values in rows}
+
+
+def every_row(warehouse, models) -> dict[str, list[tuple]]:
+    """Every row of each model, in order, floating-point columns rounded to 1e-6."""
+    found = {}
+    with duckdb.connect(str(warehouse), read_only=True) as con:
+        for model in models:
+            columns = [
+                f'round("{name}", 6)' if kind in ("DOUBLE", "FLOAT") else f'"{name}"'
+                for name, kind in con.execute(
+                    "select column_name, data_type from information_schema.columns "
+                    "where table_name = ? order by ordinal_position",
+                    [model],
+                ).fetchall()
+            ]
+            found[model] = con.execute(
+                f"select {', '.join(columns)} from {model} order by all"
+            ).fetchall()
+    return found
 
 
 def every_mart_and_view(warehouse) -> dict[str, tuple]:
@@ -154,8 +192,18 @@ def every_mart_and_view(warehouse) -> dict[str, tuple]:
 
 def test_a_late_months_redelivery_recomputes_only_that_month_downstream(workspace):
     # GIVEN a published warehouse built from January and February
-    before = {model: monthly_rows(workspace.warehouse, model) for model in MONTHLY_MODELS}
-    assert all(set(months) == {"2025-01", "2025-02"} for months in before.values())
+    models = MONTHLY_MODELS + DOWNSTREAM_MONTHLY_MODELS
+    before = {model: monthly_rows(workspace.warehouse, model) for model in models}
+    # (the months with CUR data; no provider has published February yet: no
+    # allocated row holds it)
+    cur_months = {
+        model: {month for month, values in months.items() if values[3] is not None}
+        for model, months in before.items()
+    }
+    assert cur_months == {
+        **{model: {"2025-01", "2025-02"} for model in models},
+        "int_provider_emissions_allocated": {"2025-01"},
+    }
     # WHEN AWS restates January, the earlier month, as one of its two chunks,
     # and the nightly build runs
     path = (
@@ -167,28 +215,39 @@ def test_a_late_months_redelivery_recomputes_only_that_month_downstream(workspac
     path.write_text(json.dumps(document))
     workspace.extract("aws_cur", ("2025-01",))
     workspace.build("nightly")
-    # THEN every model of the cloud chain recomputed January only
-    recomputed = dict(
-        re.findall(r"(int_\w+): months to recompute: ([^\n\x1b]*)", dbt_log(workspace))
-    )
-    assert recomputed == dict.fromkeys(MONTHLY_MODELS, "2025-01-01")
-    for model in MONTHLY_MODELS:
+    # THEN every monthly model, the cloud chain and the marts after it,
+    # recomputed January only
+    recomputed = dict(re.findall(r"(\w+): months to recompute: ([^\n\x1b]*)", dbt_log(workspace)))
+    # (a month without rows stores no fingerprint: February is read again, and
+    # still yields no allocated row)
+    assert recomputed == {
+        **dict.fromkeys(models, "2025-01-01"),
+        "int_provider_emissions_allocated": "2025-01-01, 2025-02-01",
+    }
+    for model in models:
         after = monthly_rows(workspace.warehouse, model)
-        # AND February's rows are the ones stored before, fingerprints included
-        assert after["2025-02"] == before[model]["2025-02"], model
+        # AND the other months' rows are the ones stored before, fingerprints
+        # included: February, and the months without CUR data (embodied hardware)
+        assert {month: values for month, values in after.items() if month != "2025-01"} == {
+            month: values for month, values in before[model].items() if month != "2025-01"
+        }, model
         # AND January's were replaced whole: the restated figures, one fingerprint
         assert after["2025-01"] != before[model]["2025-01"], model
         assert after["2025-01"][3] != before[model]["2025-01"][3], model
         assert after["2025-01"][5] == 1, model
-    # AND every mart and reporting view equals a full rebuild from all of landing
+    # AND every mart and reporting view equals a full rebuild from all of landing,
+    # the monthly models row for row
     incremental = every_mart_and_view(workspace.warehouse)
+    incremental_rows = every_row(workspace.warehouse, models)
     _full_refresh_figures(workspace)
     assert every_mart_and_view(workspace.warehouse) == incremental
+    assert every_row(workspace.warehouse, models) == incremental_rows
 
 
 def test_a_changed_setting_recomputes_every_month_downstream(workspace):
     # GIVEN a published warehouse built from January and February
-    before = {model: monthly_rows(workspace.warehouse, model) for model in MONTHLY_MODELS}
+    models = MONTHLY_MODELS + DOWNSTREAM_MONTHLY_MODELS
+    before = {model: monthly_rows(workspace.warehouse, model) for model in models}
     # WHEN the organisation raises the assumed GPU utilisation (no new billing data)
     # and the nightly build runs
     config = workspace.config.read_text()
@@ -198,15 +257,20 @@ def test_a_changed_setting_recomputes_every_month_downstream(workspace):
     )
     workspace.extract("config")
     workspace.build("nightly")
-    # THEN no CUR partition was reloaded, but every month of the cloud chain was recomputed
+    # THEN no CUR partition was reloaded, but every month of every monthly model
+    # was recomputed
     log = dbt_log(workspace)
     assert re.findall(r"landing partitions to load: ([^\n\x1b]*)", log) == ["none"]
-    recomputed = re.findall(r"(int_\w+): inputs changed", log)
-    assert sorted(recomputed) == sorted(MONTHLY_MODELS)
-    for model in MONTHLY_MODELS:
+    recomputed = re.findall(r"(\w+): inputs changed", log)
+    assert sorted(recomputed) == sorted(models)
+    for model in models:
         after = monthly_rows(workspace.warehouse, model)
-        # AND both months carry the new inputs' fingerprint, and GPU energy rose
-        assert after["2025-01"][4] == after["2025-02"][4] != before[model]["2025-01"][4], model
+        # AND every month carries the new inputs' fingerprint
+        assert {values[4] for values in after.values()} != {before[model]["2025-01"][4]}, model
+        assert len({values[4] for values in after.values()}) == 1, model
+    for model in MONTHLY_MODELS:
+        # AND the cloud chain's GPU energy rose
+        after = monthly_rows(workspace.warehouse, model)
         assert after["2025-01"][1] > before[model]["2025-01"][1], model
     # AND every mart and reporting view equals a full rebuild from all of landing
     incremental = every_mart_and_view(workspace.warehouse)

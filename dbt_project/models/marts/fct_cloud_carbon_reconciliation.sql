@@ -1,3 +1,12 @@
+{{
+    config(
+        materialized='incremental',
+        incremental_strategy='delete+insert',
+        unique_key='month',
+        on_schema_change='append_new_columns',
+        post_hook="{{ delete_rows_of_other_inputs() }}",
+    )
+}}
 -- The providers' own cloud emissions beside this warehouse's bottom-up
 -- estimate of the same billing rows, per provider cell (provider x billing
 -- account x account x service x region x month; see _marts__models.yml).
@@ -13,18 +22,24 @@
 --   estimate_only_provider_not_published  the provider has not published the
 --                                         month yet: fct_emissions reports the
 --                                         estimate (tier estimated) until it does.
+--
+-- Incremental by month like int_bottom_up_emissions_calculated: a month's
+-- rows are its cells and its estimates only (macros/incremental_months.sql).
+{%- set monthly = cur_monthly_state() %}
+
 with
 
 cells as (
 
     select * from {{ ref('int_provider_emissions_unioned') }}
+    {{ months_filter('month', monthly) }}
 
 ),
 
 bottom_up as (
 
     select * from {{ ref('int_bottom_up_emissions_calculated') }}
-    where provider != 'on_prem' and method = 'location'
+    where provider != 'on_prem' and method = 'location' {{ months_filter('month', monthly, 'and') }}
 
 ),
 
@@ -168,7 +183,8 @@ final as (
             case when estimated_location_kg > 0 then provider_location_kg / estimated_location_kg end
             as {{ type_double() }}
         ) as provider_to_estimate_ratio,
-        cast('{{ var("methodology_version") }}' as {{ dbt.type_string() }}) as methodology_version
+        cast('{{ var("methodology_version") }}' as {{ dbt.type_string() }}) as methodology_version,
+        {{ monthly_state_columns('month', monthly) }}
     from unioned
 
 )

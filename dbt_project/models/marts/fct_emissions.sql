@@ -1,6 +1,21 @@
+{{
+    config(
+        materialized='incremental',
+        incremental_strategy='delete+insert',
+        unique_key='month',
+        on_schema_change='append_new_columns',
+        post_hook="{{ delete_rows_of_other_inputs() }}",
+    )
+}}
 -- Emissions of the organisation's AI systems mapped to the GHG Protocol: one
 -- row per system x month x category x activity x scope x method x tier x
 -- accounting basis x source x location (see _marts__models.yml).
+--
+-- Incremental by month like int_bottom_up_emissions_calculated: a month's
+-- rows are its rows of each input (macros/incremental_months.sql). Embodied
+-- rows run to the latest month of activity data, so a move of the latest
+-- CUR month recomputes the months between too.
+{%- set monthly = cur_monthly_state(through_latest_month=true) %}
 {%- set descriptive_columns = [
     'month', 'system_id', 'emission_category', 'activity', 'ghg_scope', 'scope3_category', 'method',
     'tier', 'accounting_basis', 'source', 'provider', 'region_code', 'site_id', 'grid_zone', 'currency',
@@ -32,25 +47,28 @@ bottom_up as (
 
     select * from {{ ref('int_bottom_up_emissions_calculated') }}
     -- the provider's own figure replaces the estimate once it is published
-    where not is_provider_reported_month
+    where not is_provider_reported_month {{ months_filter('month', monthly, 'and') }}
 
 ),
 
 provider_reported as (
 
     select * from {{ ref('int_provider_emissions_allocated') }}
+    {{ months_filter('month', monthly) }}
 
 ),
 
 embodied as (
 
     select * from {{ ref('int_embodied_emissions_calculated') }}
+    {{ months_filter('month', monthly) }}
 
 ),
 
 inference_idle_shares as (
 
     select * from {{ ref('int_inference_idle_shares_calculated') }}
+    {{ months_filter('month', monthly) }}
 
 ),
 
@@ -143,7 +161,8 @@ final as (
         cast(factor_set as {{ dbt.type_string() }}) as factor_set,
         cast(factor_year as integer) as factor_year,
         cast(market_fallback_to_location as boolean) as market_fallback_to_location,
-        cast('{{ var("methodology_version") }}' as {{ dbt.type_string() }}) as methodology_version
+        cast('{{ var("methodology_version") }}' as {{ dbt.type_string() }}) as methodology_version,
+        {{ monthly_state_columns('month', monthly) }}
     from aggregated
 
 )

@@ -1,3 +1,12 @@
+{{
+    config(
+        materialized='incremental',
+        incremental_strategy='delete+insert',
+        unique_key='month',
+        on_schema_change='append_new_columns',
+        post_hook="{{ delete_rows_of_other_inputs() }}",
+    )
+}}
 -- Accelerator use at one grain for every source: system x workload (Slurm
 -- job, Kubernetes pod, CodeCarbon run, idle capacity, cloud resource) x day x
 -- GPU model x site / region, with GPU-hours, IT energy and the tier of each
@@ -5,19 +14,24 @@
 -- (int_gpu_usage_deduplicated): each GPU-hour once, at the best tier that saw
 -- it - the same rows fct_emissions reports. Cloud rows come from the billing
 -- rows (monthly grain). Failed and cancelled runs are included.
+--
+-- Incremental by month like int_cloud_energy_estimated: a month's rows are
+-- its usage segments and its cloud parts only (macros/incremental_months.sql).
+{%- set monthly = cur_monthly_state() %}
+
 with
 
 on_prem_usage as (
 
     select * from {{ ref('int_gpu_usage_deduplicated') }}
-    where is_counted
+    where is_counted {{ months_filter('month', monthly, 'and') }}
 
 ),
 
 cloud_parts as (
 
     select * from {{ ref('int_cloud_energy_estimated') }}
-    where activity = 'gpu'
+    where activity = 'gpu' {{ months_filter('month', monthly, 'and') }}
 
 ),
 
@@ -115,7 +129,8 @@ final as (
         cast(it_kwh as {{ type_double() }}) as it_kwh,
         cast(gpu_utilisation as {{ type_double() }}) as gpu_utilisation,
         cast(gpu_power_w as {{ type_double() }}) as gpu_power_w,
-        cast(power_basis as {{ dbt.type_string() }}) as power_basis
+        cast(power_basis as {{ dbt.type_string() }}) as power_basis,
+        {{ monthly_state_columns('month', monthly) }}
     from unioned
 
 )

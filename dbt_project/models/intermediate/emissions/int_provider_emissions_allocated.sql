@@ -1,3 +1,12 @@
+{{
+    config(
+        materialized='incremental',
+        incremental_strategy='delete+insert',
+        unique_key='month',
+        on_schema_change='append_new_columns',
+        post_hook="{{ delete_rows_of_other_inputs() }}",
+    )
+}}
 -- Provider-reported cloud emissions shared among AI systems (methodology.md
 -- section 4). A provider figure is authoritative for its cell (provider x
 -- billing account x account/project x service x region x month; a service or
@@ -11,18 +20,24 @@
 -- provider's scope 1 / 2 / 3 split is kept beside it. Rows keep the source of
 -- their billing rows (tier provider_reported says whose figure it is); a cell
 -- without billing rows keeps the export's name.
+--
+-- Incremental by month like int_bottom_up_emissions_calculated: a month's
+-- rows are its cells and its billing rows only (macros/incremental_months.sql).
+{%- set monthly = cur_monthly_state() %}
+
 with
 
 cells as (
 
     select * from {{ ref('int_provider_emissions_unioned') }}
+    {{ months_filter('month', monthly) }}
 
 ),
 
 energy as (
 
     select * from {{ ref('int_it_energy_located') }}
-    where provider != 'on_prem'
+    where provider != 'on_prem' {{ months_filter('month', monthly, 'and') }}
 
 ),
 
@@ -257,7 +272,8 @@ final as (
         {{ scope3_category('provider', 'activity') }} as scope3_category,
         'provider_reported' as tier,
         'activity' as accounting_basis,
-        year as factor_year
+        year as factor_year,
+        {{ monthly_state_columns('month', monthly) }}
     from unioned
 
 )

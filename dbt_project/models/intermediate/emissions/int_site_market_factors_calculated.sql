@@ -1,14 +1,29 @@
+{{
+    config(
+        materialized='incremental',
+        incremental_strategy='delete+insert',
+        unique_key='month',
+        on_schema_change='append_new_columns',
+        post_hook="{{ delete_rows_of_other_inputs() }}",
+    )
+}}
 -- The market-based factor of each own site and month (methodology.md section 4):
 -- the site's contractual instruments (MWh spread evenly over the days of their
 -- validity) cover its facility energy of the month first, at their own factor;
 -- the rest at the zone's residual mix, or, where none is known, at the
 -- location factor, flagged market_fallback_to_location.
+--
+-- Incremental by month like int_it_energy_located: a site-month's factor
+-- reads that month's energy and the instruments' share of that month only
+-- (macros/incremental_months.sql).
+{%- set monthly = cur_monthly_state() %}
+
 with
 
 energy as (
 
     select * from {{ ref('int_it_energy_located') }}
-    where provider = 'on_prem'
+    where provider = 'on_prem' {{ months_filter('month', monthly, 'and') }}
 
 ),
 
@@ -151,7 +166,8 @@ final as (
         end as market_factor_set,
         case
             when uncovered_kwh > 0 then coalesce(residual_factor_year, location_factor_year)
-        end as market_factor_year
+        end as market_factor_year,
+        {{ monthly_state_columns('month', monthly) }}
     from calculated
 
 )

@@ -1,0 +1,215 @@
+"""Which months an incremental run recomputes (dbt_project/macros/incremental_months.sql,
+``months_to_recompute``), decided from the stored and the current fingerprints, and
+what the inputs fingerprint follows (``upstream_inputs_fingerprint``).
+
+The macro is rendered with plain Jinja and stand-ins for what dbt gives it (the
+stored rows of the model, its columns, ``return``), so the decision is checked
+in milliseconds, without a warehouse; tests/reliability/test_incremental.py
+runs it through dbt on real deliveries.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import re
+from pathlib import Path
+from types import SimpleNamespace
+
+import jinja2
+import jinja2.runtime
+import pytest
+
+MACROS = Path(__file__).parents[1] / "dbt_project" / "macros" / "incremental_months.sql"
+
+
+class MacroReturn(Exception):
+    """dbt's ``return()``: the value travels up to the macro call that returns it."""
+
+    def __init__(self, value) -> None:
+        super().__init__()
+        self.value = value
+
+
+def _return(value):
+    raise MacroReturn(value)
+
+
+@pytest.fixture
+def months_to_recompute(monkeypatch):
+    """``months_to_recompute(stored_rows, current_fingerprints, ...)``: the macro's answer
+    for a model whose table holds ``stored_rows`` (month, month fingerprint, inputs
+    fingerprint)."""
+    invoke = jinja2.runtime.Macro._invoke
+
+    def invoke_returning(self, arguments, autoescape):
+        # as dbt does: a macro call evaluates to what the macro passed to return()
+        try:
+            return invoke(self, arguments, autoescape)
+        except MacroReturn as returned:
+            return returned.value
+
+    monkeypatch.setattr(jinja2.runtime.Macro, "_invoke", invoke_returning)
+    environment = jinja2.Environment(extensions=["jinja2.ext.do"])
+
+    def decide(stored_rows, current, inputs="inputs", through_latest_month=False):
+        columns = [
+            SimpleNamespace(name=name)
+            for name in ("month", "month_fingerprint", "inputs_fingerprint")
+        ]
+        module = environment.from_string(MACROS.read_text()).make_module(
+            {
+                "return": _return,
+                "execute": True,
+                "is_unit_test": lambda: False,
+                "var": lambda name, default=None: default,
+                "log": lambda message, info=False: "",
+                "this": SimpleNamespace(identifier="model"),
+                "dbt": SimpleNamespace(type_string=lambda: "varchar"),
+                "adapter": SimpleNamespace(get_columns_in_relation=lambda relation: columns),
+                "run_query": lambda query: stored_rows,
+            }
+        )
+        return module.months_to_recompute(
+            current, inputs, through_latest_month=through_latest_month
+        )
+
+    return decide
+
+
+STORED = [
+    # a month without CUR data (embodied hardware) stores no month fingerprint
+    ("2023-03-01", None, "inputs"),
+    ("2025-10-01", "oct", "inputs"),
+    ("2025-11-01", "nov", "inputs"),
+]
+
+
+def test_a_redelivered_month_alone_is_recomputed(months_to_recompute):
+    # November re-delivered (new fingerprint), the latest month unchanged
+    current = {"2025-10-01": "oct", "2025-11-01": "nov-2"}
+    assert months_to_recompute(STORED, current) == ["2025-11-01"]
+    assert months_to_recompute(STORED, current, through_latest_month=True) == ["2025-11-01"]
+
+
+def test_nothing_changed_recomputes_nothing(months_to_recompute):
+    current = {"2025-10-01": "oct", "2025-11-01": "nov"}
+    assert months_to_recompute(STORED, current, through_latest_month=True) == []
+
+
+def test_other_inputs_changed_recompute_every_month(months_to_recompute):
+    current = {"2025-10-01": "oct", "2025-11-01": "nov"}
+    assert months_to_recompute(STORED, current, inputs="new settings") is None
+
+
+def test_a_later_latest_month_recomputes_the_months_up_to_it(months_to_recompute):
+    # February 2026 arrives, December and January have no CUR data: the new
+    # month alone changed, but rows that run to the latest month (embodied
+    # hardware) now exist for December 2025, January and February 2026
+    current = {"2025-10-01": "oct", "2025-11-01": "nov", "2026-02-01": "feb"}
+    assert months_to_recompute(STORED, current) == ["2026-02-01"]
+    assert months_to_recompute(STORED, current, through_latest_month=True) == [
+        "2025-12-01",
+        "2026-01-01",
+        "2026-02-01",
+    ]
+
+
+def test_an_earlier_latest_month_recomputes_the_months_after_it(months_to_recompute):
+    # November's CUR partition left landing: October is the latest month, and
+    # November (stored with a fingerprint, no longer current) is recomputed
+    current = {"2025-10-01": "oct"}
+    assert months_to_recompute(STORED, current, through_latest_month=True) == ["2025-11-01"]
+    # a model with no CUR month stored (or none current) recomputes every month
+    assert months_to_recompute(STORED[:1], current, through_latest_month=True) is None
+
+
+@pytest.fixture
+def inputs_fingerprint(monkeypatch):
+    """``inputs_fingerprint(macro_text=..., landed=...)``: ``upstream_inputs_fingerprint`` of
+    a model reading the CUR model and the org config, the project holding one macro, with
+    ``landed`` the file listing of each landing dataset (source -> 'name:size:time')."""
+    invoke = jinja2.runtime.Macro._invoke
+
+    def invoke_returning(self, arguments, autoescape):
+        try:
+            return invoke(self, arguments, autoescape)
+        except MacroReturn as returned:
+            return returned.value
+
+    monkeypatch.setattr(jinja2.runtime.Macro, "_invoke", invoke_returning)
+    environment = jinja2.Environment(extensions=["jinja2.ext.do"])
+    sources = {
+        "source.p.aws_cur.line_items": ("aws_cur", "line_items"),
+        "source.p.org.settings": ("org", "settings"),
+    }
+    graph = {
+        "nodes": {
+            "model.p.fct": {"depends_on": {"nodes": ["model.p.cur", "source.p.org.settings"]}},
+            "model.p.cur": {
+                "depends_on": {"nodes": ["source.p.aws_cur.line_items"]},
+                "checksum": {"checksum": "cur-sql"},
+            },
+        },
+        "sources": {
+            unique_id: {"source_name": source_name, "name": name}
+            for unique_id, (source_name, name) in sources.items()
+        },
+    }
+
+    def fingerprint(macro_text="select 1", landed=None):
+        landed = landed or {"aws_cur.line_items": "a:1:t", "org.settings": "s:1:t"}
+
+        def run_query(query):
+            # the file count of each dataset, then each one's listing (the listing
+            # itself stands in for its md5)
+            return [
+                (unique_id, 1 if "count(*)" in query else landed[f"{source_name}.{name}"])
+                for unique_id, (source_name, name) in sources.items()
+                if f"'{unique_id}'" in query
+            ]
+
+        rendered = {}
+        module = environment.from_string(MACROS.read_text()).make_module(
+            {
+                "return": _return,
+                "execute": True,
+                "is_unit_test": lambda: False,
+                "adapter": SimpleNamespace(
+                    dispatch=lambda name, package: getattr(rendered["module"], "default__" + name)
+                ),
+                "var": lambda name, default=None: "2026.1",
+                "model": SimpleNamespace(unique_id="model.p.fct"),
+                "graph": graph,
+                "source": lambda source_name, name: SimpleNamespace(
+                    external=f"read_parquet('/landing/{source_name}/{name}/*/*.parquet')"
+                ),
+                "modules": SimpleNamespace(re=re),
+                "run_query": run_query,
+                "local_md5": lambda text: hashlib.md5(text.encode()).hexdigest(),
+                "project_name": "p",
+                "context": {
+                    "p": {"formula": SimpleNamespace(macro=SimpleNamespace(macro_sql=macro_text))}
+                },
+            }
+        )
+        rendered["module"] = module
+        return module.upstream_inputs_fingerprint(["aws_cur.line_items"])
+
+    return fingerprint
+
+
+def test_the_inputs_fingerprint_follows_macros_and_other_landing_datasets(inputs_fingerprint):
+    unchanged = inputs_fingerprint()
+    assert unchanged == inputs_fingerprint() and len(unchanged) == 32
+    # a formula in a macro changes: every month is recomputed
+    assert inputs_fingerprint(macro_text="select 2") != unchanged
+    # another dataset lands a file: every month is recomputed
+    assert (
+        inputs_fingerprint(landed={"aws_cur.line_items": "a:1:t", "org.settings": "s:2:u"})
+        != unchanged
+    )
+    # the CUR dataset's files are fingerprinted per month, not here
+    assert (
+        inputs_fingerprint(landed={"aws_cur.line_items": "b:2:u", "org.settings": "s:1:t"})
+        == unchanged
+    )

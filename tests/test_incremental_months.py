@@ -35,21 +35,26 @@ def _return(value):
 
 
 @pytest.fixture
-def months_to_recompute(monkeypatch):
-    """``months_to_recompute(stored_rows, current_fingerprints, ...)``: the macro's answer
-    for a model whose table holds ``stored_rows`` (month, month fingerprint, inputs
-    fingerprint)."""
+def environment(monkeypatch):
+    """A Jinja environment rendering macros as dbt does: with ``do``, and a macro call
+    evaluating to what the macro passed to ``return()``."""
     invoke = jinja2.runtime.Macro._invoke
 
     def invoke_returning(self, arguments, autoescape):
-        # as dbt does: a macro call evaluates to what the macro passed to return()
         try:
             return invoke(self, arguments, autoescape)
         except MacroReturn as returned:
             return returned.value
 
     monkeypatch.setattr(jinja2.runtime.Macro, "_invoke", invoke_returning)
-    environment = jinja2.Environment(extensions=["jinja2.ext.do"])
+    return jinja2.Environment(extensions=["jinja2.ext.do"])
+
+
+@pytest.fixture
+def months_to_recompute(environment):
+    """``months_to_recompute(stored_rows, current_fingerprints, ...)``: the macro's answer
+    for a model whose table holds ``stored_rows`` (month, month fingerprint, inputs
+    fingerprint)."""
 
     def decide(stored_rows, current, inputs="inputs", through_latest_month=False):
         columns = [
@@ -124,20 +129,10 @@ def test_an_earlier_latest_month_recomputes_the_months_after_it(months_to_recomp
 
 
 @pytest.fixture
-def inputs_fingerprint(monkeypatch):
+def inputs_fingerprint(environment):
     """``inputs_fingerprint(macro_text=..., landed=...)``: ``upstream_inputs_fingerprint`` of
     a model reading the CUR model and the org config, the project holding one macro, with
     ``landed`` the file listing of each landing dataset (source -> 'name:size:time')."""
-    invoke = jinja2.runtime.Macro._invoke
-
-    def invoke_returning(self, arguments, autoescape):
-        try:
-            return invoke(self, arguments, autoescape)
-        except MacroReturn as returned:
-            return returned.value
-
-    monkeypatch.setattr(jinja2.runtime.Macro, "_invoke", invoke_returning)
-    environment = jinja2.Environment(extensions=["jinja2.ext.do"])
     sources = {
         "source.p.aws_cur.line_items": ("aws_cur", "line_items"),
         "source.p.org.settings": ("org", "settings"),

@@ -309,15 +309,9 @@
 
 {#- The stored fingerprint of the row's month, as a literal per month. -#}
 {% macro month_fingerprint_of(month_column, month_fingerprints) -%}
-    {%- if month_fingerprints | length == 0 -%}
-        cast(null as {{ dbt.type_string() }})
-    {%- else -%}
-        case cast({{ month_column }} as {{ dbt.type_string() }})
-            {%- for month in month_fingerprints | sort %}
-            when '{{ month | replace("'", "''") }}' then '{{ month_fingerprints[month] }}'
-            {%- endfor %}
-        end
-    {%- endif -%}
+    {{ landing_fingerprint_of(
+        'cast(' ~ month_column ~ ' as ' ~ dbt.type_string() ~ ')', month_fingerprints
+    ) }}
 {%- endmacro %}
 
 

@@ -119,8 +119,13 @@ class Measured:
 
 
 def measure(argv: list[str], env: dict[str, str], log: Path, cwd: Path | None = None) -> Measured:
-    """Run ``argv`` to completion; wall seconds and the process's own peak RSS."""
+    """Run ``argv`` to completion; wall seconds and the process's own peak RSS.
+
+    The disk's pending writes are flushed first: a step that writes the
+    warehouse (DuckDB checkpoints with fsync) must not wait for the write-back
+    of the step before it (an extraction's Parquet, pandas' spill)."""
     log.parent.mkdir(parents=True, exist_ok=True)
+    os.sync()
     with log.open("w") as err, tempfile.TemporaryFile("w+") as out:
         load = os.getloadavg()[0]
         started = time.perf_counter()

@@ -89,6 +89,7 @@ RAW_TOKENS: list[tuple[str, str, str]] = [
     ),
     ("concat_ws", r"\bconcat_ws\s*\(", "CONCAT_WS"),
     ("md5", r"\b(md5|hash)\s*\(", "md5 / hash (BigQuery MD5 returns BYTES)"),
+    ("materialized", r"\bas\s+(not\s+)?materialized\b", "CTE [NOT] MATERIALIZED hint"),
 ]
 
 # BigQuery's type names (and the aliases it accepts).
@@ -187,6 +188,8 @@ def compiled_findings(sql: str) -> list[tuple[tuple[str, ...], str]]:
             found.append((("glob",), "GLOB"))
         elif isinstance(node, exp.Filter):
             found.append((("filter",), "aggregate FILTER (WHERE ...)"))
+        elif isinstance(node, exp.CTE) and node.args.get("materialized") is not None:
+            found.append((("materialized",), "CTE [NOT] MATERIALIZED hint"))
         elif isinstance(node, exp.Struct):
             found.append((("{'",), "struct literal {'k': v}"))
         elif isinstance(node, exp.Interval) and node.this and node.this.is_string:
@@ -362,18 +365,31 @@ def test_the_checks_catch_duckdb_only_sql():
         "epoch_ms(ms) as e, name like 'a\\_%' escape '\\' as f "
         "from (values (1), (2)) as v (x)"
     )
+    sql = f"with rows as not materialized ({sql}) select * from rows"
     # WHEN sqlglot reads it as DuckDB
     constructs = " | ".join(construct for _, construct in compiled_findings(sql))
     # THEN each is reported
-    for expected in ("lambda", "subscript", "type TEXT", "DATE_TRUNC", "ESCAPE", "VALUES"):
+    for expected in (
+        "lambda",
+        "subscript",
+        "type TEXT",
+        "DATE_TRUNC",
+        "ESCAPE",
+        "VALUES",
+        "MATERIALIZED",
+    ):
         assert expected in constructs, (expected, constructs)
     # AND an AND / OR over a function is not read as a function spelled `and`
     connected = compiled_findings("select contains(a, 'x') and b as c from t")
     assert [needles for needles, _ in connected] == [("contains",)], connected
     # AND the raw-token scan sees through Jinja but not into it
-    raw = strip_jinja_and_comments("select {{ map_value('t', 'k') }} as x, y::int -- z::int\n")
+    raw = strip_jinja_and_comments(
+        "with r as {{ cte_inlined() }} (select 1) "
+        "select {{ map_value('t', 'k') }} as x, y::int -- z::int, as not materialized\n"
+    )
     hits = [what for _, pattern, what in RAW_TOKENS if re.search(pattern, raw)]
     assert hits == ["`::` cast (BigQuery: CAST(x AS t))"]
+    assert re.search(RAW_TOKENS[-1][1], "with r as not materialized (select 1)")
 
 
 # --- the bigquery__ implementations -----------------------------------------

@@ -293,17 +293,30 @@
 {%- endmacro %}
 
 
-{#- `<column> in (cast('2025-06-01' as date), ...)`, or `false` for no month. -#}
+{#- `(<column> = cast('2025-06-01' as date))` for one month; for several,
+    `(<column> between <first> and <last> and <column> in (<each>))`; `false`
+    for none. An IN list alone is not pushed down through the joins and
+    inlined CTEs of the views an incremental model reads (DuckDB reads every
+    month under them, 1.7 s instead of 0.5 s for a month of
+    int_cloud_usage_classified at 10M line items); a comparison is, and the
+    range prunes the stored tables' row groups by their min / max. -#}
 {% macro in_months(column, months) -%}
     {%- if months | length == 0 -%}
         false
+    {%- elif months | length == 1 -%}
+        ({{ column }} = {{ month_literal(months[0]) }})
     {%- else -%}
-        {{ column }} in (
+        ({{ column }} between {{ month_literal(months | min) }} and {{ month_literal(months | max) }}
+        and {{ column }} in (
             {%- for month in months -%}
-                cast('{{ month | replace("'", "''") }}' as date){{ ', ' if not loop.last }}
+                {{ month_literal(month) }}{{ ', ' if not loop.last }}
             {%- endfor -%}
-        )
+        ))
     {%- endif -%}
+{%- endmacro %}
+
+{% macro month_literal(month) -%}
+    cast('{{ month | replace("'", "''") }}' as date)
 {%- endmacro %}
 
 

@@ -241,3 +241,19 @@
 {% macro bigquery__join_non_null(separator, expressions) -%}
     array_to_string([{{ expressions | join(', ') }}], '{{ separator }}')
 {%- endmacro %}
+
+
+{#- Written between a CTE's name and its body (`rows as {{ cte_inlined() }} (`):
+    the CTE is inlined into each query that reads it instead of computed once
+    for all of them. DuckDB computes a CTE read twice once, before any filter
+    of its readers, so a filter on month (an incremental model reading one
+    month of a view) would not reach the rows under it. BigQuery has no such
+    hint and plans the CTE with its readers. -#}
+{% macro cte_inlined() -%}
+    {{ return(adapter.dispatch('cte_inlined', 'ai_carbon')()) }}
+{%- endmacro %}
+{% macro default__cte_inlined() -%}
+    not materialized
+{%- endmacro %}
+{% macro bigquery__cte_inlined() -%}
+{%- endmacro %}

@@ -10,15 +10,18 @@ import json
 import re
 
 import duckdb
+import jinja2
 import pytest
 from harness import figures, landed
 
+from helpers import ROOT
 from transform import build as build_module
 
 CUR = "aws/helio-billing/cur2/helio-cur2"
+INCREMENTAL_MONTHS = ROOT / "dbt_project" / "macros" / "incremental_months.sql"
 
 
-def cur_months(warehouse) -> dict[str, tuple]:
+def cur_partitions(warehouse) -> dict[str, tuple]:
     """Per landing month of the incremental model: line items summed, their cost, fingerprint."""
     with duckdb.connect(str(warehouse), read_only=True) as con:
         rows = con.execute(
@@ -32,42 +35,6 @@ def cur_months(warehouse) -> dict[str, tuple]:
 def dbt_log(workspace) -> str:
     """dbt's log of the builds since the workspace was copied (the copy leaves .build out)."""
     return (workspace.warehouse.parent / ".build" / "dbt-logs" / "dbt.log").read_text()
-
-
-def test_a_redelivered_month_is_reloaded_whole_and_the_other_months_are_not_read(workspace):
-    # GIVEN a published warehouse built from January and February
-    before = cur_months(workspace.warehouse)
-    assert set(before) == {"2025-01", "2025-02"}
-    published_figures = figures(workspace.warehouse)
-    # WHEN AWS re-delivers January as one of its two chunks, and the nightly build runs
-    path = (
-        workspace.sources / CUR / "metadata" / "BILLING_PERIOD=2025-01" / "helio-cur2-Manifest.json"
-    )
-    document = json.loads(path.read_text())
-    document["dataFiles"] = document["dataFiles"][1:]
-    document["executionId"] = "redelivery"
-    path.write_text(json.dumps(document))
-    workspace.extract("aws_cur", ("2025-01",))
-    workspace.build("nightly")
-    # THEN only January's partition was read
-    assert re.findall(r"landing partitions to load: ([^\n\x1b]*)", dbt_log(workspace)) == [
-        "2025-01"
-    ]
-    after = cur_months(workspace.warehouse)
-    # AND January holds exactly the re-delivered line items (rows and cost as landed),
-    # with one fingerprint: no row of the dropped chunk stays
-    rows, cost = landed(workspace.landing)["aws_cur/line_items"]["2025-01"]
-    assert after["2025-01"][:2] == (rows, pytest.approx(cost, abs=1e-6))
-    assert rows < before["2025-01"][0]
-    assert after["2025-01"][2] != before["2025-01"][2] and after["2025-01"][3] == 1
-    # AND February is the one stored before, fingerprint included
-    assert after["2025-02"] == before["2025-02"]
-    # AND the figures moved (January's cost is lower) ...
-    incremental_figures = figures(workspace.warehouse)
-    assert incremental_figures["2025-01"] != published_figures["2025-01"]
-    # ... to those of a full rebuild from all of landing
-    workspace_figures_full = _full_refresh_figures(workspace)
-    assert incremental_figures == workspace_figures_full
 
 
 def _full_refresh_figures(workspace) -> dict[str, tuple]:
@@ -190,8 +157,11 @@ def every_mart_and_view(warehouse) -> dict[str, tuple]:
     return found
 
 
-def test_a_late_months_redelivery_recomputes_only_that_month_downstream(workspace):
+def test_a_restated_month_is_reloaded_whole_and_recomputed_alone_downstream(workspace):
     # GIVEN a published warehouse built from January and February
+    cur_before = cur_partitions(workspace.warehouse)
+    assert set(cur_before) == {"2025-01", "2025-02"}
+    published_figures = figures(workspace.warehouse)
     models = MONTHLY_MODELS + DOWNSTREAM_MONTHLY_MODELS
     before = {model: monthly_rows(workspace.warehouse, model) for model in models}
     # (the months with CUR data; no provider has published February yet: no
@@ -215,7 +185,20 @@ def test_a_late_months_redelivery_recomputes_only_that_month_downstream(workspac
     path.write_text(json.dumps(document))
     workspace.extract("aws_cur", ("2025-01",))
     workspace.build("nightly")
-    # THEN every monthly model, the cloud chain and the marts after it,
+    # THEN only January's CUR partition was read
+    assert re.findall(r"landing partitions to load: ([^\n\x1b]*)", dbt_log(workspace)) == [
+        "2025-01"
+    ]
+    cur_after = cur_partitions(workspace.warehouse)
+    # AND January holds exactly the re-delivered line items (rows and cost as landed),
+    # with one fingerprint: no row of the dropped chunk stays
+    rows, cost = landed(workspace.landing)["aws_cur/line_items"]["2025-01"]
+    assert cur_after["2025-01"][:2] == (rows, pytest.approx(cost, abs=1e-6))
+    assert rows < cur_before["2025-01"][0]
+    assert cur_after["2025-01"][2] != cur_before["2025-01"][2] and cur_after["2025-01"][3] == 1
+    # AND February is the one stored before, fingerprint included
+    assert cur_after["2025-02"] == cur_before["2025-02"]
+    # AND every monthly model, the cloud chain and the marts after it,
     # recomputed January only
     recomputed = dict(re.findall(r"(\w+): months to recompute: ([^\n\x1b]*)", dbt_log(workspace)))
     # (a month without rows stores no fingerprint: February is read again, and
@@ -235,11 +218,14 @@ def test_a_late_months_redelivery_recomputes_only_that_month_downstream(workspac
         assert after["2025-01"] != before[model]["2025-01"], model
         assert after["2025-01"][3] != before[model]["2025-01"][3], model
         assert after["2025-01"][5] == 1, model
-    # AND every mart and reporting view equals a full rebuild from all of landing,
-    # the monthly models row for row
+    # AND the figures moved (January's cost is lower) ...
+    incremental_figures = figures(workspace.warehouse)
+    assert incremental_figures["2025-01"] != published_figures["2025-01"]
+    # ... to those of a full rebuild from all of landing: every mart and
+    # reporting view, the monthly models row for row
     incremental = every_mart_and_view(workspace.warehouse)
     incremental_rows = every_row(workspace.warehouse, models)
-    _full_refresh_figures(workspace)
+    assert _full_refresh_figures(workspace) == incremental_figures
     assert every_mart_and_view(workspace.warehouse) == incremental
     assert every_row(workspace.warehouse, models) == incremental_rows
 
@@ -276,3 +262,52 @@ def test_a_changed_setting_recomputes_every_month_downstream(workspace):
     incremental = every_mart_and_view(workspace.warehouse)
     _full_refresh_figures(workspace)
     assert every_mart_and_view(workspace.warehouse) == incremental
+
+
+def test_a_month_of_the_billing_views_reads_only_that_months_cur_rows(baseline, tmp_path):
+    # GIVEN the published warehouse (January and February), and the filter a
+    # monthly model puts on the views it reads for a run that recomputes January
+    environment = jinja2.Environment(extensions=["jinja2.ext.do"])
+    macros = environment.from_string(INCREMENTAL_MONTHS.read_text()).make_module({})
+    january = str(macros.in_months("month", ["2025-01-01"])).strip()
+    assert january == "(month = cast('2025-01-01' as date))"
+    profile = tmp_path / "profile.json"
+    with duckdb.connect(str(baseline.warehouse), read_only=True) as con:
+        (january_rows,) = con.execute(
+            "select count(*) from int_aws_cur_line_items_aggregated "
+            "where billing_month = date '2025-01-01'"
+        ).fetchone()
+        (all_rows,) = con.execute(
+            "select count(*) from int_aws_cur_line_items_aggregated"
+        ).fetchone()
+        (expected,) = con.execute(
+            "select count(*) from int_cloud_usage_classified where strftime(month, '%Y-%m') = '2025-01'"
+        ).fetchone()
+        # WHEN the view chain under the cloud energy estimate is read for January
+        con.execute(f"pragma enable_profiling = 'json'; pragma profiling_output = '{profile}'")
+        (found,) = con.execute(
+            f"select count(*) from int_cloud_usage_classified where {january}"
+        ).fetchone()
+        con.execute("pragma disable_profiling")
+    # THEN it holds January's usage parts ...
+    assert found == expected > 0
+    # ... and every scan of the CUR model under it (the union, the attribution,
+    # the usage classes) returned January's rows only: the filter reached it
+    scans = [
+        node["operator_cardinality"]
+        if "operator_cardinality" in node
+        else node["intermediate_rows"]
+        for node in _operators(json.loads(profile.read_text()))
+        if node.get("name", "").strip() == "SEQ_SCAN"
+        and "int_aws_cur_line_items_aggregated" in json.dumps(node.get("extra_info", {}))
+    ]
+    assert scans and all(rows == january_rows for rows in scans), (scans, january_rows, all_rows)
+    assert january_rows < all_rows
+
+
+def _operators(profile: dict):
+    stack = list(profile.get("children", [])) + list(profile.get("operator", []))
+    while stack:
+        node = stack.pop()
+        yield node
+        stack.extend(node.get("children", []))

@@ -4,9 +4,13 @@
 -- Each cloud billing row's AI system: AWS by resource tag (CUR or FOCUS), GCP
 -- by label (the row's, then its project's; FOCUS tags), Azure by resource tag
 -- (FOCUS tags); the first rule by rule_order wins.
+--
+-- The month is carried through the rule matching and joined on, and the rows
+-- are inlined into both readers (cte_inlined), so that an incremental model
+-- reading one month of this view matches the rules for that month's rows only.
 with
 
-billing_rows as (
+billing_rows as {{ cte_inlined() }} (
 
     select * from {{ ref('int_cloud_billing_rows_unioned') }}
 
@@ -27,7 +31,7 @@ first_matches as (
             ~ map_value('candidate_rows.tags', 'rules.tag_key') ~ " end"),
         ('azure_tag', "case when candidate_rows.provider = 'azure' then "
             ~ map_value('candidate_rows.tags', 'rules.tag_key') ~ " end"),
-    ]) }}
+    ], carried=['month']) }}
 
 ),
 
@@ -40,7 +44,9 @@ attributed as (
         first_matches.rule_order as matched_rule_order
     from billing_rows
     left join first_matches
-        on billing_rows.billing_row_id = first_matches.billing_row_id
+        on
+            billing_rows.month = first_matches.month
+            and billing_rows.billing_row_id = first_matches.billing_row_id
     left join systems
         on first_matches.system_id = systems.system_id
 

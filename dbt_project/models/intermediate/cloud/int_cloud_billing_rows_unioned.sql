@@ -16,21 +16,27 @@
 -- Azure publishes carbon per subscription, so an Azure subscription is its
 -- own billing account here. AWS rows are CUR line items already summed to
 -- the grain the maths needs (int_aws_cur_line_items_aggregated).
+--
+-- The month of each row reaches the stored rows under it: an incremental model
+-- reading one month of this view (or of the views over it) reads that month
+-- of each source only. `unioned` is read twice below, so it and the sources
+-- under it are inlined into both readers (cte_inlined); DuckDB would
+-- otherwise compute them once, for every month, before the filter.
 with
 
-aws_line_items as (
+aws_line_items as {{ cte_inlined() }} (
 
     select * from {{ ref('int_aws_cur_line_items_aggregated') }}
 
 ),
 
-gcp_line_items as (
+gcp_line_items as {{ cte_inlined() }} (
 
     select * from {{ ref('stg_gcp__billing_line_items') }}
 
 ),
 
-focus_line_items as (
+focus_line_items as {{ cte_inlined() }} (
 
     select * from {{ ref('int_focus_cost_line_items_unioned') }}
 
@@ -120,7 +126,7 @@ focus_rows as (
 
 ),
 
-unioned as (
+unioned as {{ cte_inlined() }} (
 
     select * from aws_rows
     union all

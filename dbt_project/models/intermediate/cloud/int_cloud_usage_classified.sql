@@ -11,7 +11,7 @@
 -- rows (tax, credits, fees, no usage) become one `other` part with no quantity.
 with
 
-billing_rows as (
+billing_rows as {{ cte_inlined() }} (
 
     -- every column but the tags: attribution has read them, and the map would
     -- otherwise be copied through every step after this one
@@ -59,7 +59,7 @@ instance_types as (
 
 ),
 
-usage_rows as (
+usage_rows as {{ cte_inlined() }} (
 
     select * from billing_rows
     where not is_cost_only
@@ -67,10 +67,14 @@ usage_rows as (
 ),
 
 -- A row's class depends on its provider, source and usage type only: the
--- patterns are matched once per distinct usage type, not once per row.
-usage_signatures as (
+-- patterns are matched once per distinct usage type and month, not once per
+-- row. The month is part of the key, and the steps that read the billing
+-- rows more than once are inlined (cte_inlined), so that an incremental model
+-- reading one month of this view reads that month's billing rows only.
+usage_signatures as {{ cte_inlined() }} (
 
     select distinct
+        month,
         provider,
         source,
         usage_type
@@ -81,12 +85,14 @@ usage_signatures as (
 gpu_sku_matches as (
 
     select
+        usage_signatures.month,
         usage_signatures.provider,
         usage_signatures.source,
         usage_signatures.usage_type,
         gpu_skus.gpu_model,
         row_number() over (
-            partition by usage_signatures.provider, usage_signatures.source, usage_signatures.usage_type
+            partition by
+                usage_signatures.month, usage_signatures.provider, usage_signatures.source, usage_signatures.usage_type
             order by gpu_skus.like_pattern
         ) as match_rank
     from usage_signatures
@@ -104,6 +110,7 @@ gpu_sku_matches as (
 usage_type_matches as (
 
     select
+        usage_signatures.month,
         usage_signatures.provider,
         usage_signatures.source,
         usage_signatures.usage_type,
@@ -112,7 +119,8 @@ usage_type_matches as (
         usage_types.replication_class,
         usage_types.network_class,
         row_number() over (
-            partition by usage_signatures.provider, usage_signatures.source, usage_signatures.usage_type
+            partition by
+                usage_signatures.month, usage_signatures.provider, usage_signatures.source, usage_signatures.usage_type
             order by usage_types.priority
         ) as match_rank
     from usage_signatures
@@ -127,7 +135,7 @@ usage_type_matches as (
 
 ),
 
-typed as (
+typed as {{ cte_inlined() }} (
 
     select
         billing_rows.*,
@@ -164,6 +172,7 @@ typed as (
             and billing_rows.provider = gpu_sku_matches.provider
             and billing_rows.source is not distinct from gpu_sku_matches.source
             and billing_rows.usage_type = gpu_sku_matches.usage_type
+            and billing_rows.month = gpu_sku_matches.month
             and gpu_sku_matches.match_rank = 1
     left join usage_type_matches
         on
@@ -171,6 +180,7 @@ typed as (
             and billing_rows.provider = usage_type_matches.provider
             and billing_rows.source is not distinct from usage_type_matches.source
             and billing_rows.usage_type = usage_type_matches.usage_type
+            and billing_rows.month = usage_type_matches.month
             and usage_type_matches.match_rank = 1
 
 ),

@@ -82,7 +82,7 @@ lint: venv
 	$(BIN)/ruff format --check .
 
 test: lint venv
-	$(BIN)/pytest -q -n $(PYTEST_WORKERS) --dist loadfile
+	$(BIN)/pytest -q -n $(PYTEST_WORKERS) --dist loadfile --durations=15
 	@echo ">> dbt build + sqlfluff on the demo data"
 	$(MAKE) --no-print-directory dbt-test
 

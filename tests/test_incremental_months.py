@@ -15,6 +15,7 @@ import re
 from pathlib import Path
 from types import SimpleNamespace
 
+import duckdb
 import jinja2
 import jinja2.runtime
 import pytest
@@ -208,3 +209,28 @@ def test_the_inputs_fingerprint_follows_macros_and_other_landing_datasets(inputs
         inputs_fingerprint(landed={"aws_cur.line_items": "b:2:u", "org.settings": "s:1:t"})
         == unchanged
     )
+
+
+@pytest.mark.parametrize(
+    ("months", "kept"),
+    [
+        ([], []),
+        (["2025-02-01"], ["2025-02-01"]),
+        # not contiguous: the range spans February, the list leaves it out
+        (["2025-03-01", "2025-01-01"], ["2025-01-01", "2025-03-01"]),
+    ],
+)
+def test_the_month_filter_keeps_exactly_the_months_given(environment, months, kept):
+    # GIVEN the filter a monthly model puts on what it reads
+    module = environment.from_string(MACROS.read_text()).make_module({})
+    condition = str(module.in_months("month", months)).strip()
+    # WHEN DuckDB applies it to four months
+    rows = duckdb.sql(
+        "select strftime(month, '%Y-%m-%d') from range(date '2025-01-01', date '2025-05-01', "
+        f"interval 1 month) as months (month) where {condition} order by 1"
+    ).fetchall()
+    # THEN exactly the months given pass
+    assert [month for (month,) in rows] == kept
+    # AND the filter is made of comparisons, which DuckDB pushes through joins
+    if months:
+        assert "=" in condition or "between" in condition

@@ -29,6 +29,7 @@
         {%- set monthly = cur_monthly_state() -%}      (at the top)
         ... from {{ ref('upstream') }} {{ months_filter('month', monthly) }}
         {{ monthly_state_columns('month', monthly) }}  (two columns of the final select)
+        {{ stored_in_month_order('month') }}           (after the final select)
     with config(materialized='incremental', incremental_strategy='delete+insert',
     unique_key='month', on_schema_change='append_new_columns',
     post_hook="{{ delete_rows_of_other_inputs() }}"). -#}
@@ -339,4 +340,22 @@
     {%- else -%}
         select 1
     {%- endif -%}
+{%- endmacro %}
+
+
+{#- Ends the final select of a monthly incremental model (after `select *
+    from final`): its rows are stored in month order, so that each month's
+    rows fill row groups of their own. A later run replacing a month
+    (delete+insert) then drops whole row groups; a month's rows spread over
+    every row group of a table built whole made DuckDB rewrite all of them
+    when the run committed the delete (at 10M line items, 2.4 s of COMMIT in
+    a nightly run, against 2 s of sorting in the full build). BigQuery
+    partitions a table by month instead. -#}
+{% macro stored_in_month_order(month_column) -%}
+    {{ return(adapter.dispatch('stored_in_month_order', 'ai_carbon')(month_column)) }}
+{%- endmacro %}
+{% macro default__stored_in_month_order(month_column) -%}
+    order by {{ month_column }}
+{%- endmacro %}
+{% macro bigquery__stored_in_month_order(month_column) -%}
 {%- endmacro %}

@@ -186,3 +186,4 @@ costed as (
 )
 
 select * from costed
+{{ stored_in_month_order('month') }}

@@ -279,3 +279,4 @@ final as (
 )
 
 select * from final
+{{ stored_in_month_order('month') }}

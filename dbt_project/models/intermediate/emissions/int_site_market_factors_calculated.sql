@@ -173,3 +173,4 @@ final as (
 )
 
 select * from final
+{{ stored_in_month_order('month') }}

@@ -17,12 +17,14 @@ headers or the provider's free text, and chained exceptions are dropped
 
 from __future__ import annotations
 
+import contextlib
 import os
 import random
 import time
 import uuid
-from collections.abc import Iterable
+from collections.abc import Iterable, Iterator
 from pathlib import Path
+from typing import BinaryIO
 
 # Longest single wait, in seconds, even when the server asks for more.
 MAX_BACKOFF_SECONDS = 60.0
@@ -43,22 +45,31 @@ def backoff_seconds(attempt: int, retry_after: float | None = None) -> float:
 sleep = time.sleep
 
 
-def write_atomically(path: Path, data: bytes | Iterable[bytes]) -> int:
-    """Replace ``path`` with ``data`` (bytes, or blocks of bytes streamed from a
-    download): a hidden temporary file beside it, then a rename, so a reader
-    sees the old file or the new one, never half. Returns the bytes written."""
+@contextlib.contextmanager
+def replaced_atomically(path: Path) -> Iterator[BinaryIO]:
+    """A binary handle whose bytes replace ``path`` when the block ends: a hidden
+    temporary file beside it, flushed to disk, then a rename, so a reader sees
+    the old file or the new one, never half. On an error the temporary file is
+    removed and ``path`` is left as it was."""
     path.parent.mkdir(parents=True, exist_ok=True)
     tmp = path.parent / f".{path.name}.{uuid.uuid4().hex}.tmp"
-    written = 0
     try:
         with tmp.open("wb") as handle:
-            for block in [data] if isinstance(data, bytes) else data:
-                handle.write(block)
-                written += len(block)
+            yield handle
             handle.flush()
             os.fsync(handle.fileno())
         os.replace(tmp, path)
     except BaseException:
         tmp.unlink(missing_ok=True)
         raise
+
+
+def write_atomically(path: Path, data: bytes | Iterable[bytes]) -> int:
+    """Replace ``path`` with ``data`` (bytes, or blocks of bytes streamed from a
+    download) through ``replaced_atomically``. Returns the bytes written."""
+    written = 0
+    with replaced_atomically(path) as handle:
+        for block in [data] if isinstance(data, bytes) else data:
+            handle.write(block)
+            written += len(block)
     return written

@@ -25,12 +25,11 @@ Never opens the warehouse.
 from __future__ import annotations
 
 import contextlib
-import os
-import uuid
 from collections.abc import Callable, Iterable
 from pathlib import Path
 from typing import TypeVar
 
+from extractors.cloud import replaced_atomically
 from extractors.errors import CredentialsError, SourceError, SourceUnavailable
 from extractors.object_store import ObjectInfo
 
@@ -170,19 +169,10 @@ class GcsStore:
         client); return the size."""
 
         def download() -> int:
-            path.parent.mkdir(parents=True, exist_ok=True)
-            tmp = path.parent / f".{path.name}.{uuid.uuid4().hex}.tmp"
-            try:
-                with tmp.open("wb") as handle:
-                    self._blob(bucket, key).download_to_file(
-                        handle, retry=self._retry, timeout=_TIMEOUT
-                    )
-                    handle.flush()
-                    os.fsync(handle.fileno())
-                os.replace(tmp, path)
-            except BaseException:
-                tmp.unlink(missing_ok=True)
-                raise
+            with replaced_atomically(path) as handle:
+                self._blob(bucket, key).download_to_file(
+                    handle, retry=self._retry, timeout=_TIMEOUT
+                )
             return path.stat().st_size
 
         return self._call(f"reading gs://{bucket}/{key}", download)

@@ -10,6 +10,7 @@ import pyarrow.parquet as pq
 import pytest
 
 from extractors import landing as landing_module
+from extractors.cloud import replaced_atomically, write_atomically
 from extractors.landing import month_partition, write_partition
 
 
@@ -62,3 +63,25 @@ def test_month_must_be_yyyy_mm(month):
 
 def test_month_partition_name():
     assert month_partition("2025-12") == "month=2025-12"
+
+
+def test_a_download_replaces_its_file_whole_or_not_at_all(tmp_path):
+    # GIVEN a file already downloaded
+    path = tmp_path / "mirror" / "part-0.parquet"
+    assert write_atomically(path, [b"old ", b"bytes"]) == 9
+
+    # WHEN a second download fails half-way through its blocks
+    def blocks():
+        yield b"new"
+        raise OSError("connection reset")
+
+    with pytest.raises(OSError, match="connection reset"):
+        write_atomically(path, blocks())
+    # THEN the old bytes stay, and no temporary file is left beside them
+    assert path.read_bytes() == b"old bytes"
+    assert sorted(p.name for p in path.parent.iterdir()) == ["part-0.parquet"]
+    # AND a download written through the handle replaces it whole
+    with replaced_atomically(path) as handle:
+        handle.write(b"new bytes")
+    assert path.read_bytes() == b"new bytes"
+    assert sorted(p.name for p in path.parent.iterdir()) == ["part-0.parquet"]

@@ -234,3 +234,94 @@ def test_the_month_filter_keeps_exactly_the_months_given(environment, months, ke
     # AND the filter is made of comparisons, which DuckDB pushes through joins
     if months:
         assert "=" in condition or "between" in condition
+
+
+MONTHS_TABLE = """
+    select * from (values
+        (date '2024-06-01', 'embodied, before the CUR months'),
+        (date '2025-03-01', 'March'), (date '2025-01-01', 'January'),
+        (date '2025-02-01', 'February: no CUR partition'), (date '2025-01-01', 'January'),
+        (date '2025-05-01', 'after the CUR months'), (cast(null as date), 'no month')
+    ) as rows (month, label)
+"""
+EVERY_ROW = [
+    None,
+    "2024-06-01",
+    "2025-01-01",
+    "2025-01-01",
+    "2025-02-01",
+    "2025-03-01",
+    "2025-05-01",
+]
+
+
+@pytest.mark.parametrize(
+    ("months", "fingerprints", "branches", "expected"),
+    [
+        # a full build: the months before the CUR months (and a null month),
+        # every calendar month from the first to the last, the months after
+        (
+            None,
+            {"2025-01-01": "a", "2025-03-01": "c"},
+            5,
+            EVERY_ROW,
+        ),
+        # a run recomputing some months: those months, in order
+        (
+            ["2025-03-01", "2025-01-01"],
+            {"2025-01-01": "a", "2025-03-01": "c"},
+            2,
+            ["2025-01-01", "2025-01-01", "2025-03-01"],
+        ),
+        # one month, or none (compiling without a warehouse): the query alone
+        (["2025-03-01"], {"2025-01-01": "a", "2025-03-01": "c"}, 1, ["2025-03-01"]),
+        (
+            None,
+            {},
+            1,
+            EVERY_ROW,
+        ),
+    ],
+)
+def test_month_by_month_computes_each_month_once_and_in_month_order(
+    environment, months, fingerprints, branches, expected
+):
+    # GIVEN a model's query wrapped in month_by_month, its input filtered by months_filter
+    macros = environment.from_string(MACROS.read_text()).make_module(
+        {
+            "return": _return,
+            "adapter": SimpleNamespace(
+                dispatch=lambda name, package: (
+                    lambda *args: getattr(macros, "default__" + name)(*args)
+                )
+            ),
+        }
+    )
+    model = environment.from_string(
+        "{% call(monthly) month_by_month(monthly) %}"
+        "select month from (" + MONTHS_TABLE + ") as rows {{ months_filter('month', monthly) }}"
+        "{% endcall %}"
+    )
+    monthly = {"months": months, "month_fingerprints": fingerprints, "inputs_fingerprint": "i"}
+    sql = model.render(
+        monthly=monthly,
+        month_by_month=macros.month_by_month,
+        months_filter=macros.months_filter,
+    )
+    # WHEN DuckDB runs it
+    rows = [None if month is None else month.isoformat() for (month,) in duckdb.sql(sql).fetchall()]
+    # THEN every row of the months computed comes out once, none twice; with
+    # more than one branch, the CUR months each in a branch of their own and
+    # in month order, the months before and after them (and a null month) in
+    # branches of their own
+    assert sql.count("union all") == branches - 1
+    assert sorted(rows, key=lambda month: month or "") == expected
+    if branches == 1:
+        return
+    cur_months = [row for row in rows if row and "2025-01-01" <= row <= "2025-03-01"]
+    assert cur_months == sorted(cur_months)
+    if months is None:
+        before = [i for i, row in enumerate(rows) if row is None or row < "2025-01-01"]
+        after = [i for i, row in enumerate(rows) if row and row > "2025-03-01"]
+        inside = [i for i, row in enumerate(rows) if row and "2025-01-01" <= row <= "2025-03-01"]
+        assert max(before) < min(inside) and max(inside) < min(after)

@@ -27,6 +27,7 @@
 -- rows are its cells and its estimates only (macros/incremental_months.sql).
 {%- set monthly = cur_monthly_state() %}
 
+{% call(monthly) month_by_month(monthly) %}
 with
 
 cells as (
@@ -190,4 +191,4 @@ final as (
 )
 
 select * from final
-{{ stored_in_month_order('month') }}
+{% endcall %}

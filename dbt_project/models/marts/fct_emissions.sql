@@ -41,6 +41,7 @@
     {%- do idle_part.append('serving.' ~ column ~ ' * serving.idle_share as ' ~ column) -%}
 {%- endfor %}
 
+{% call(monthly) month_by_month(monthly) %}
 with
 
 bottom_up as (
@@ -168,4 +169,4 @@ final as (
 )
 
 select * from final
-{{ stored_in_month_order('month') }}
+{% endcall %}

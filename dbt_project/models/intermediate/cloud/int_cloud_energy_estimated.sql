@@ -24,6 +24,7 @@
 -- billing row, the seeds and the settings only.
 {%- set monthly = cur_monthly_state() %}
 
+{% call(monthly) month_by_month(monthly) %}
 with
 
 parts as (
@@ -186,4 +187,4 @@ costed as (
 )
 
 select * from costed
-{{ stored_in_month_order('month') }}
+{% endcall %}

@@ -21,6 +21,7 @@
 -- (macros/incremental_months.sql).
 {%- set monthly = cur_monthly_state() %}
 
+{% call(monthly) month_by_month(monthly) %}
 with
 
 energy as (
@@ -142,4 +143,4 @@ final as (
 )
 
 select * from final
-{{ stored_in_month_order('month') }}
+{% endcall %}

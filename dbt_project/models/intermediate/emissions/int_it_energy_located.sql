@@ -16,6 +16,7 @@
 -- (macros/incremental_months.sql).
 {%- set monthly = cur_monthly_state() %}
 
+{% call(monthly) month_by_month(monthly) %}
 with
 
 energy as (
@@ -124,4 +125,4 @@ final as (
 )
 
 select * from final
-{{ stored_in_month_order('month') }}
+{% endcall %}

@@ -18,6 +18,7 @@
 -- reloaded, every month when another input changed.
 {%- set monthly = cur_monthly_state() %}
 
+{% call(monthly) month_by_month(monthly) %}
 with
 
 slurm_energy as (
@@ -198,4 +199,4 @@ final as (
 )
 
 select * from final
-{{ stored_in_month_order('month') }}
+{% endcall %}

@@ -25,6 +25,7 @@
 -- rows are its cells and its billing rows only (macros/incremental_months.sql).
 {%- set monthly = cur_monthly_state() %}
 
+{% call(monthly) month_by_month(monthly) %}
 with
 
 cells as (
@@ -279,4 +280,4 @@ final as (
 )
 
 select * from final
-{{ stored_in_month_order('month') }}
+{% endcall %}

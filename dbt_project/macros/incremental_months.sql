@@ -124,7 +124,7 @@
 select * from (
 {{ body(branch) }}
 ) as month_{{ loop.index }}
-{{ 'union all' if not loop.last }}
+{{ branch_separator() if not loop.last }}
         {%- endfor -%}
     {%- endif -%}
 {%- endmacro %}

@@ -211,7 +211,7 @@
 select * from (
 {{ body([partition]) }}
 ) as partition_{{ loop.index }}
-{{ 'union all' if not loop.last }}
+{{ branch_separator() if not loop.last }}
         {%- endfor -%}
     {%- endif -%}
 {%- endmacro %}

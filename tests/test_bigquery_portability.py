@@ -238,16 +238,6 @@ class Macros:
                 self.implementations[unique_id] = impls
                 self.dispatched.update(impls)
 
-    def called_in(self, text: str) -> list[str]:
-        """The macros ``text`` calls by name: the project's, and dbt's as ``dbt.name(``."""
-        prefix = {"ai_carbon": r"(?<![\w.])", "dbt": r"(?<![\w.])dbt\."}
-        return [
-            unique_id
-            for unique_id, macro in self.macros.items()
-            if macro["package_name"] in prefix
-            and re.search(prefix[macro["package_name"]] + re.escape(macro["name"]) + r"\s*\(", text)
-        ]
-
     def closure(self, roots: list[str]) -> set[str]:
         seen: set[str] = set()
         stack = list(roots)
@@ -341,12 +331,7 @@ def violations(manifest: dict, target: Path) -> list[Violation]:
     ]
     for node in models:
         name = node["name"]
-        text = (PROJECT / node["original_file_path"]).read_text()
-        raw = strip_jinja_and_comments(text)
-        # the manifest's macro dependencies, and the project's macros the model
-        # calls inside a `{% call %}` block (month_by_month), which dbt leaves
-        # out of them
-        roots = node["depends_on"]["macros"] + macros.called_in(text)
+        raw = strip_jinja_and_comments((PROJECT / node["original_file_path"]).read_text())
         for _, pattern, what in RAW_TOKENS:
             match = re.search(pattern, raw)
             if match:
@@ -360,7 +345,7 @@ def violations(manifest: dict, target: Path) -> list[Violation]:
                 if not any(re.search(p, raw) for p in named):
                     found.add(Violation(name, construct, "in the model"))
                 continue
-            origin = macros.origin(needles, roots)
+            origin = macros.origin(needles, node["depends_on"]["macros"])
             if origin is not None:
                 found.add(Violation(name, construct, origin))
     return sorted(found)

@@ -25,12 +25,11 @@
     in the CUR model): `--full-refresh` removes it. Empty / none when
     compiling and in unit tests.
 
-    A model uses it in four places, with every monthly input filtered:
+    A model uses it in three places, with every monthly input filtered:
         {%- set monthly = cur_monthly_state() -%}      (at the top)
-        {% call(monthly) month_by_month(monthly) %}    (around its query)
         ... from {{ ref('upstream') }} {{ months_filter('month', monthly) }}
         {{ monthly_state_columns('month', monthly) }}  (two columns of the final select)
-        {% endcall %}
+        {{ stored_in_month_order('month') }}           (after the final select)
     with config(materialized='incremental', incremental_strategy='delete+insert',
     unique_key='month', on_schema_change='append_new_columns',
     post_hook="{{ delete_rows_of_other_inputs() }}"). -#}
@@ -57,90 +56,11 @@
 {%- endmacro %}
 
 
-{#- `where <month> in (...)` (or `and ...`) when the run (or a branch of
-    month_by_month) computes some months; `where <month> < <first>` (or is
-    null) and `where <month> > <last>` for the branches of the months before
-    and after the CUR months; nothing when it computes every month. -#}
+{#- `where <month> in (...)` (or `and ...`) on an incremental run that recomputes some months; nothing otherwise. -#}
 {% macro months_filter(month_column, monthly, keyword='where') -%}
-    {%- if monthly.before_month -%}
-        {{ keyword }} ({{ month_column }} is null or {{ month_column }} < {{ month_literal(monthly.before_month) }})
-    {%- elif monthly.after_month -%}
-        {{ keyword }} {{ month_column }} > {{ month_literal(monthly.after_month) }}
-    {%- elif monthly.months is not none -%}
+    {%- if is_incremental() and monthly.months is not none -%}
         {{ keyword }} {{ in_months(month_column, monthly.months) }}
     {%- endif -%}
-{%- endmacro %}
-
-
-{#- The calling model's rows computed one month at a time and stored in
-    month order:
-        {% call(monthly) month_by_month(monthly) %} with ... select * from final {% endcall %}
-    renders the body once per month the run computes, each time with its
-    inputs filtered to that month by months_filter, and joins them with
-    UNION ALL, which keeps the order of its branches (DuckDB's order
-    preservation). A run that computes every month (a full build, changed
-    inputs) renders a branch for every calendar month from the first CUR
-    month to the last, one before them for the earlier months (and a null
-    month, so that such a row still reaches the not_null test) and one after
-    them for the later ones (few rows: embodied emissions, on-premises
-    energy; not sorted within these two: an ORDER BY there, over no rows,
-    made DuckDB write the whole table more slowly, 12.2 s against 7.8 s for
-    the energy estimate over 2 months). Two gains, both resting on the months
-    being independent:
-    - each month's rows fill row groups of their own, so a later run
-      replacing a month (delete+insert) drops whole row groups; a month's
-      rows spread over every row group of a table built whole made DuckDB
-      rewrite all of them when the run committed the delete (at 10M line
-      items, 2.4 s of COMMIT in a nightly run);
-    - a full build works on one month at a time: no sort of the whole result
-      to get that order (an ORDER BY spilled 1.4 GB to disk and took 8.6 of
-      the 11.5 s of the energy estimate over 2 months of 8.3M line items),
-      and less is held in memory at once.
-    One month, or none, renders the body alone. BigQuery partitions a table
-    by month instead: the body alone, every month at once. -#}
-{% macro month_by_month(monthly, month_column='month') -%}
-    {{ return(adapter.dispatch('month_by_month', 'ai_carbon')(monthly, caller, month_column)) }}
-{%- endmacro %}
-
-{% macro default__month_by_month(monthly, body, month_column) -%}
-    {%- set branches = [] -%}
-    {%- if monthly.months is not none -%}
-        {%- for month in monthly.months | sort -%}
-            {%- do branches.append(month_branch(monthly, {'months': [month]})) -%}
-        {%- endfor -%}
-    {%- elif monthly.month_fingerprints -%}
-        {%- set first = monthly.month_fingerprints | list | min -%}
-        {%- set last = monthly.month_fingerprints | list | max -%}
-        {%- do branches.append(month_branch(monthly, {'before_month': first})) -%}
-        {%- for month in [first] + months_after(first, last) -%}
-            {%- do branches.append(month_branch(monthly, {'months': [month]})) -%}
-        {%- endfor -%}
-        {%- do branches.append(month_branch(monthly, {'after_month': last})) -%}
-    {%- endif -%}
-    {%- if branches | length <= 1 -%}
-        {{ body(branches[0] if branches else monthly) }}
-    {%- else -%}
-        {%- for branch in branches %}
-select * from (
-{{ body(branch) }}
-) as month_{{ loop.index }}
-{{ branch_separator() if not loop.last }}
-        {%- endfor -%}
-    {%- endif -%}
-{%- endmacro %}
-
-{% macro bigquery__month_by_month(monthly, body, month_column) -%}
-    {{ body(monthly) }}
-{%- endmacro %}
-
-{#- A copy of `monthly` computing only what `months` says ({'months': [...]},
-    {'before_month': first} or {'after_month': last}). -#}
-{% macro month_branch(monthly, months) -%}
-    {%- set branch = {} -%}
-    {%- do branch.update(monthly) -%}
-    {%- do branch.update({'months': none, 'before_month': none, 'after_month': none}) -%}
-    {%- do branch.update(months) -%}
-    {{ return(branch) }}
 {%- endmacro %}
 
 
@@ -420,4 +340,22 @@ select * from (
     {%- else -%}
         select 1
     {%- endif -%}
+{%- endmacro %}
+
+
+{#- Ends the final select of a monthly incremental model (after `select *
+    from final`): its rows are stored in month order, so that each month's
+    rows fill row groups of their own. A later run replacing a month
+    (delete+insert) then drops whole row groups; a month's rows spread over
+    every row group of a table built whole made DuckDB rewrite all of them
+    when the run committed the delete (at 10M line items, 2.4 s of COMMIT in
+    a nightly run, against 2 s of sorting in the full build). BigQuery
+    partitions a table by month instead. -#}
+{% macro stored_in_month_order(month_column) -%}
+    {{ return(adapter.dispatch('stored_in_month_order', 'ai_carbon')(month_column)) }}
+{%- endmacro %}
+{% macro default__stored_in_month_order(month_column) -%}
+    order by {{ month_column }}
+{%- endmacro %}
+{% macro bigquery__stored_in_month_order(month_column) -%}
 {%- endmacro %}

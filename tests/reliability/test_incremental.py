@@ -316,41 +316,22 @@ def _operators(profile: dict):
 
 
 def test_the_monthly_models_store_their_rows_in_month_order(baseline):
-    # GIVEN the published warehouse, built whole (month by month: month_by_month
-    # and partition_by_partition in the macros)
+    # GIVEN the published warehouse, built whole
     found = {}
     with duckdb.connect(str(baseline.warehouse), read_only=True) as con:
-        first, last = con.execute(
-            "select min(billing_month), max(billing_month) from int_aws_cur_line_items_aggregated"
-        ).fetchone()
-        # WHEN each model's rows are read in the order they are stored, a row
-        # of a month before the CUR months counting as the month before the
-        # first, one after them as the month after the last
-        block = (
-            f"greatest(least(month, date '{last}' + interval 1 month), "
-            f"date '{first}' - interval 1 month)"
-        )
         for model in MONTHLY_MODELS + DOWNSTREAM_MONTHLY_MODELS:
+            # WHEN a model's rows are read in the order they are stored
             found[model] = con.execute(
-                "select count(*) filter (where previous > block), count(distinct month) from ("
-                f"select month, {block} as block, lag({block}) over (order by rowid) as previous "
-                f"from {model})"
+                "select count(*) filter (where previous > month), count(distinct month) from ("
+                f"select month, lag(month) over (order by rowid) as previous from {model})"
             ).fetchone()
-        found["int_aws_cur_line_items_aggregated"] = con.execute(
-            "select count(*) filter (where previous > landing_month), count(distinct landing_month) "
-            "from (select landing_month, lag(landing_month) over (order by rowid) as previous "
-            "from int_aws_cur_line_items_aggregated)"
-        ).fetchone()
-    # THEN no row follows one of a later CUR month: each CUR month (and each
-    # landing partition of the CUR model) fills row groups of its own, and a
-    # run replacing it deletes only those; the few rows of other months
-    # (embodied emissions run from the first purchase) come before or after
+    # THEN no row follows one of a later month: each month fills row groups of
+    # its own, and a run replacing it deletes only those
     assert {model: out_of_order for model, (out_of_order, _) in found.items()} == dict.fromkeys(
         found, 0
     )
-    # (every model but the provider allocation holds both CUR months, or more:
-    # one provider has published January only)
-    assert first < last
+    # (every model but the provider allocation holds both months: one provider
+    # has published January only)
     assert sorted(model for model, (_, months) in found.items() if months < 2) == [
         "int_provider_emissions_allocated"
     ]

@@ -27,7 +27,6 @@
 -- rows are its cells and its estimates only (macros/incremental_months.sql).
 {%- set monthly = cur_monthly_state() %}
 
-{% call(monthly) month_by_month(monthly) %}
 with
 
 cells as (
@@ -191,4 +190,4 @@ final as (
 )
 
 select * from final
-{% endcall %}
+{{ stored_in_month_order('month') }}

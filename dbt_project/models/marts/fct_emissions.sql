@@ -41,7 +41,6 @@
     {%- do idle_part.append('serving.' ~ column ~ ' * serving.idle_share as ' ~ column) -%}
 {%- endfor %}
 
-{% call(monthly) month_by_month(monthly) %}
 with
 
 bottom_up as (
@@ -169,4 +168,4 @@ final as (
 )
 
 select * from final
-{% endcall %}
+{{ stored_in_month_order('month') }}

@@ -19,7 +19,6 @@
 -- its usage segments and its cloud parts only (macros/incremental_months.sql).
 {%- set monthly = cur_monthly_state() %}
 
-{% call(monthly) month_by_month(monthly) %}
 with
 
 on_prem_usage as (
@@ -137,4 +136,4 @@ final as (
 )
 
 select * from final
-{% endcall %}
+{{ stored_in_month_order('month') }}

@@ -25,20 +25,15 @@
     {%- set partitions_to_load = landing_partitions_to_load(
         fingerprints, 'landing_month', 'landing_fingerprint'
     ) -%}
-{%- elif fingerprints -%}
-    {%- set partitions_to_load = fingerprints | list | sort -%}
-{%- else -%}
-    {%- set partitions_to_load = none -%}
 {%- endif %}
-{#- one partition at a time, stored in partition order (macros/landing.sql) -#}
-{% call(partitions) partition_by_partition(partitions_to_load) %}
+
 with
 
 line_items as (
 
     select * from {{ ref('stg_aws__cur_line_items') }}
-    {%- if partitions is not none %}
-        where {{ in_values('landing_month', partitions) }}
+    {%- if is_incremental() %}
+        where {{ in_values('landing_month', partitions_to_load) }}
     {%- endif %}
 
 ),
@@ -144,4 +139,3 @@ final as (
 )
 
 select * from final
-{% endcall %}

@@ -24,7 +24,6 @@
 -- billing row, the seeds and the settings only.
 {%- set monthly = cur_monthly_state() %}
 
-{% call(monthly) month_by_month(monthly) %}
 with
 
 parts as (
@@ -187,4 +186,4 @@ costed as (
 )
 
 select * from costed
-{% endcall %}
+{{ stored_in_month_order('month') }}

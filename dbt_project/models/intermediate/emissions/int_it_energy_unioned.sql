@@ -18,7 +18,6 @@
 -- reloaded, every month when another input changed.
 {%- set monthly = cur_monthly_state() %}
 
-{% call(monthly) month_by_month(monthly) %}
 with
 
 slurm_energy as (
@@ -199,4 +198,4 @@ final as (
 )
 
 select * from final
-{% endcall %}
+{{ stored_in_month_order('month') }}

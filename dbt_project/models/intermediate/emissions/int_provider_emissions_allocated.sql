@@ -25,7 +25,6 @@
 -- rows are its cells and its billing rows only (macros/incremental_months.sql).
 {%- set monthly = cur_monthly_state() %}
 
-{% call(monthly) month_by_month(monthly) %}
 with
 
 cells as (
@@ -280,4 +279,4 @@ final as (
 )
 
 select * from final
-{% endcall %}
+{{ stored_in_month_order('month') }}

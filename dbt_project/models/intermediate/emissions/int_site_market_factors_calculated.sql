@@ -18,7 +18,6 @@
 -- (macros/incremental_months.sql).
 {%- set monthly = cur_monthly_state() %}
 
-{% call(monthly) month_by_month(monthly) %}
 with
 
 energy as (
@@ -174,4 +173,4 @@ final as (
 )
 
 select * from final
-{% endcall %}
+{{ stored_in_month_order('month') }}

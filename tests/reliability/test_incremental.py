@@ -335,3 +335,29 @@ def test_the_monthly_models_store_their_rows_in_month_order(baseline):
     assert sorted(model for model, (_, months) in found.items() if months < 2) == [
         "int_provider_emissions_allocated"
     ]
+
+
+def test_the_bench_limit_groups_line_items_as_the_cur_model_does(baseline):
+    # GIVEN the benchmark's limit query (bench/run.py), run over the landed CUR
+    # Parquet the baseline warehouse was built from
+    from bench.run import LIMIT_SQL
+
+    glob = baseline.landing / "aws_cur" / "line_items" / "*" / "*.parquet"
+    with duckdb.connect() as con:
+        con.execute(LIMIT_SQL.format(glob=glob))
+        groups, line_items, cost = con.execute(
+            "select count(*), sum(line_items), sum(cost) from usage_cost_by_key"
+        ).fetchone()
+    # WHEN the CUR model's rows are counted
+    with duckdb.connect(str(baseline.warehouse), read_only=True) as con:
+        rows, model_line_items, model_cost = con.execute(
+            "select count(*), sum(line_items), sum(unblended_cost) "
+            "from int_aws_cur_line_items_aggregated"
+        ).fetchone()
+    # THEN the limit makes exactly the model's groups ("the same keys"): a key
+    # left out of either merges groups (without the resource: 27 groups, not
+    # 45), one added splits them. (The demo's tags follow its resources, so a
+    # dropped tags key would go unseen here; the bench's 10M and 100M runs
+    # record the limit's groups beside the model's, equal at 10M.)
+    assert (groups, line_items) == (rows, model_line_items)
+    assert cost == pytest.approx(model_cost, rel=1e-9)

@@ -77,13 +77,23 @@ BIGQUERY_MAX_ROWS = 20_000
 RSS_TARGET_MB = 4096
 DEFAULT_MEMORY_LIMIT = "3GB"  # leaves room under 4 GB for the dbt / Python process
 
-# The limit: CUR line items summed to the grain int_aws_cur_line_items_aggregated
-# sums them to (its group-by keys: the grain attribution and the energy model
-# read), straight from the landing Parquet. Nothing else of the build: no ids,
-# no fingerprints, no tag cleaning, no attribution or estimation.
-LIMIT_SQL = """
+# Line items of the landing Parquet summed by `keys` (select-list
+# expressions): usage, cost and line items per group.
+USAGE_COST_BY_KEY_SQL = """
 create or replace table usage_cost_by_key as
 select
+{keys},
+    sum(line_item_usage_amount) as usage_amount,
+    sum(line_item_unblended_cost) as cost,
+    count(*) as line_items
+from read_parquet('{{glob}}', hive_partitioning = true)
+group by all
+"""
+# The limit: the keys int_aws_cur_line_items_aggregated groups by (the grain
+# attribution and the energy model read). Nothing else of the build: no ids,
+# no fingerprints, no tag cleaning, no attribution or estimation.
+LIMIT_SQL = USAGE_COST_BY_KEY_SQL.format(
+    keys="""\
     bill_payer_account_id as payer_account_id,
     line_item_usage_account_id as usage_account_id,
     line_item_resource_id as resource_id,
@@ -97,31 +107,20 @@ select
     resource_tags,
     coalesce(line_item_usage_amount, 0) > 0 as has_usage,
     date_trunc('month', bill_billing_period_start_date) as billing_month,
-    month as landing_month,
-    sum(line_item_usage_amount) as usage_amount,
-    sum(line_item_unblended_cost) as cost,
-    count(*) as line_items
-from read_parquet('{glob}', hive_partitioning = true)
-group by all
-"""
+    month as landing_month"""
+)
 # The limit as first defined: five keys only (account x service x region x
 # usage type x month), a far smaller hash table than the grain the build
 # needs. Still measured and reported (``limit_coarse_*``) for comparison with
 # earlier results.
-LIMIT_COARSE_SQL = """
-create or replace table usage_cost_by_key as
-select
+LIMIT_COARSE_SQL = USAGE_COST_BY_KEY_SQL.format(
+    keys="""\
     line_item_usage_account_id as account_id,
     line_item_product_code as service_code,
     coalesce(product_region_code, 'global') as region_code,
     line_item_usage_type as usage_type,
-    date_trunc('month', bill_billing_period_start_date) as month,
-    sum(line_item_usage_amount) as usage_amount,
-    sum(line_item_unblended_cost) as cost,
-    count(*) as line_items
-from read_parquet('{glob}', hive_partitioning = true)
-group by all
-"""
+    date_trunc('month', bill_billing_period_start_date) as month"""
+)
 TELEMETRY_SQL = """
 create or replace table gpu_energy_by_host as
 select

@@ -42,15 +42,33 @@
     when the latest CUR month moves, every month between the old and the new
     one is recomputed too. -#}
 {% macro cur_monthly_state(through_latest_month=false) -%}
-    {%- set month_fingerprints = monthly_input_fingerprints(
-        ref('int_aws_cur_line_items_aggregated'), 'billing_month', 'landing_fingerprint'
-    ) -%}
-    {%- set inputs_fingerprint = upstream_inputs_fingerprint(['aws_cur.line_items']) -%}
+    {{ return(monthly_state(
+        monthly_input_fingerprints(ref('int_aws_cur_line_items_aggregated'), 'billing_month', 'landing_fingerprint'),
+        cur_monthly_sources(),
+        through_latest_month=through_latest_month,
+    )) }}
+{%- endmacro %}
+
+{#- The landing datasets fingerprinted by month in the cloud chain. -#}
+{% macro cur_monthly_sources() -%}
+    {{ return(['aws_cur.line_items']) }}
+{%- endmacro %}
+
+
+{#- The state of a run of the calling model, from its months' fingerprints
+    ({'2025-06-01': '<fingerprint>', ...}) and the landing datasets those
+    cover ('source_name.table_name'), left out of the inputs fingerprint.
+    `rows_need_monthly_input`: every row of the model comes from a month of
+    its monthly inputs (the telemetry chain), so with no such month landed and
+    no row stored there is nothing to recompute. -#}
+{% macro monthly_state(month_fingerprints, monthly_sources, through_latest_month=false, rows_need_monthly_input=false) -%}
+    {%- set inputs_fingerprint = upstream_inputs_fingerprint(monthly_sources) -%}
     {{ return({
         'month_fingerprints': month_fingerprints,
         'inputs_fingerprint': inputs_fingerprint,
         'months': months_to_recompute(
-            month_fingerprints, inputs_fingerprint, through_latest_month=through_latest_month
+            month_fingerprints, inputs_fingerprint, through_latest_month=through_latest_month,
+            rows_need_monthly_input=rows_need_monthly_input,
         ) if is_incremental() else none,
     }) }}
 {%- endmacro %}
@@ -205,7 +223,7 @@
 
 {#- The months (as 'YYYY-MM-DD' strings) an incremental run of `this`
     recomputes, or none for every month. -#}
-{% macro months_to_recompute(month_fingerprints, inputs_fingerprint, month_column='month', through_latest_month=false) -%}
+{% macro months_to_recompute(month_fingerprints, inputs_fingerprint, month_column='month', through_latest_month=false, rows_need_monthly_input=false) -%}
     {%- set forced = [] -%}
     {%- for partition in var('landing_partitions_to_load', []) -%}
         {%- do forced.append(partition ~ '-01') -%}
@@ -237,6 +255,10 @@
             {%- do stored_inputs.append(row[2]) -%}
         {%- endif -%}
     {%- endfor -%}
+    {%- if rows_need_monthly_input and month_fingerprints | length == 0 and stored | length == 0 -%}
+        {{ log(this.identifier ~ ": no month landed, none stored: nothing to recompute", info=true) }}
+        {{ return([]) }}
+    {%- endif -%}
     {%- if stored_inputs != [inputs_fingerprint] -%}
         {{ log(this.identifier ~ ": inputs changed (or none stored): every month recomputed", info=true) }}
         {{ return(none) }}
@@ -331,12 +353,14 @@
 
 {#- Post-hook of a monthly incremental model: rows computed from other
     inputs than the current ones (a month no input holds any more, after a
-    run that recomputed every month) are deleted, as a rebuilt table would
-    not hold them. -#}
-{% macro delete_rows_of_other_inputs() -%}
+    run that recomputed every month; rows stored before the model was
+    incremental, with no fingerprint) are deleted, as a rebuilt table would
+    not hold them. `monthly_sources`: those of the model's monthly state
+    (the CUR's by default). -#}
+{% macro delete_rows_of_other_inputs(monthly_sources=none) -%}
     {%- if execute and not is_unit_test() -%}
         delete from {{ this }}
-        where inputs_fingerprint != '{{ upstream_inputs_fingerprint(['aws_cur.line_items']) }}'
+        where coalesce(inputs_fingerprint, '') != '{{ upstream_inputs_fingerprint(monthly_sources or cur_monthly_sources()) }}'
     {%- else -%}
         select 1
     {%- endif -%}

@@ -35,8 +35,11 @@ def cur_partitions(warehouse) -> dict[str, tuple]:
 
 
 def dbt_log(workspace) -> str:
-    """dbt's log of the builds since the workspace was copied (the copy leaves .build out)."""
-    return (workspace.warehouse.parent / ".build" / "dbt-logs" / "dbt.log").read_text()
+    """dbt's log of the builds since the workspace was copied (the copy leaves .build out),
+    its rotated files (dbt.log.1, ... at 10 MB each) first, oldest first."""
+    logs = workspace.warehouse.parent / ".build" / "dbt-logs"
+    rotated = sorted(logs.glob("dbt.log.*"), key=lambda path: -int(path.suffix[1:]))
+    return "".join(path.read_text() for path in [*rotated, logs / "dbt.log"])
 
 
 def _full_refresh_figures(workspace) -> dict[str, tuple]:
@@ -85,6 +88,9 @@ DOWNSTREAM_MONTHLY_MODELS = (
     "fct_cloud_carbon_reconciliation",
     "fct_gpu_usage",
 )
+# The telemetry chain, incremental by month (macros/incremental_telemetry.sql;
+# test_incremental_telemetry.py).
+DEVICE_MODELS = ("int_gpu_device_hours_unioned", "int_gpu_device_hours_matched")
 # two measures of each model, summed per month
 MEASURES = {
     "int_cloud_energy_estimated": ("it_kwh", "part_cost"),
@@ -251,6 +257,8 @@ def test_a_changed_setting_recomputes_every_month_downstream(workspace):
     assert re.findall(r"landing partitions to load: ([^\n\x1b]*)", log) == ["none"]
     recomputed = re.findall(r"(\w+): inputs changed", log)
     assert sorted(recomputed) == sorted(models)
+    # (and the telemetry models, with no telemetry landed and none stored, nothing)
+    assert sorted(re.findall(r"(\w+): no month landed, none stored", log)) == sorted(DEVICE_MODELS)
     for model in models:
         after = monthly_rows(workspace.warehouse, model)
         # AND every month carries the new inputs' fingerprint

@@ -1,3 +1,12 @@
+{{
+    config(
+        materialized='incremental',
+        incremental_strategy='delete+insert',
+        unique_key='month',
+        on_schema_change='append_new_columns',
+        post_hook="{{ delete_rows_of_other_inputs(telemetry_monthly_sources() + ['slurm.jobs']) }}",
+    )
+}}
 -- Every device-hour (not superseded) assigned to the workload that held the
 -- GPU (methodology.md section 2a), so that its measured energy replaces that
 -- workload's estimate for those hours instead of adding to it:
@@ -12,12 +21,23 @@
 --   5. else idle capacity of the host's cluster (a GPU no job or pod held);
 --   6. else the device itself (host of no configured cluster).
 -- A device-hour may be split in parts (rule 2); the parts' fractions sum to 1.
+--
+-- Incremental by month (macros/incremental_telemetry.sql): a run recomputes
+-- the months whose device-hours were recomputed or whose claiming Slurm jobs
+-- (overlapping the month's hours, or named by one of its labels) changed,
+-- and every month when anything else it reads changed.
+{%- set monthly = monthly_state(
+    device_hour_job_fingerprints(ref('int_gpu_device_hours_unioned'), ref('int_slurm_job_days_clipped')),
+    telemetry_monthly_sources() + ['slurm.jobs'],
+    rows_need_monthly_input=true,
+) %}
+
 with
 
 devices as (
 
     select * from {{ ref('int_gpu_device_hours_unioned') }}
-    where not is_superseded
+    where not is_superseded {{ months_filter('month', monthly, 'and') }}
 
 ),
 
@@ -213,9 +233,12 @@ final as (
         gpu_utilisation,
         fraction,
         gpu_hours * fraction as gpu_hours,
-        energy_kwh * fraction as energy_kwh
+        energy_kwh * fraction as energy_kwh,
+        month,
+        {{ monthly_state_columns('month', monthly) }}
     from parts
 
 )
 
 select * from final
+{{ stored_in_month_order('month') }}

@@ -241,4 +241,3 @@ final as (
 )
 
 select * from final
-{{ stored_in_month_order('month') }}

@@ -137,4 +137,3 @@ final as (
 )
 
 select * from final
-{{ stored_in_month_order('month') }}

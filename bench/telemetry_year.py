@@ -1,0 +1,220 @@
+"""A year of GPU telemetry in the nightly run: one project against another.
+
+A benchmark, not a test. The main bench (``bench/run.py``) lands a month of
+telemetry, as the month-alone build does, so the nightly run and its baseline
+pay the telemetry chain alike. This one lands twelve months of the same DCGM
+telemetry (``bench/generate_scale.py``: 1,000 GPUs, 8.76M device-hours) and
+the example organisation's config, no billing, and measures for each dbt
+project in turn, each step a fresh process with its wall and CPU seconds and
+peak RSS (the same measure as ``bench/run.py``):
+
+1. the full build (``dbt run``; seeds loaded and the project parsed
+   beforehand, untimed);
+2. the nightly run after December is read again (other readings of the
+   month, as when the open month gains a day);
+3. a ``dbt run`` with nothing to do;
+
+and, for the measured project, the issue's baseline for a nightly run:
+``dbt run`` on a new warehouse over a landing that holds only December (its
+telemetry and the config), ``month_alone``.
+
+Every project reads the same landing at each step. The figures are set side
+by side as ratios (``--project`` over ``--baseline``; ``nightly_to_month_alone``
+the measured project's nightly over its month alone) and written to
+``bench/results_telemetry_year.json``.
+
+    python bench/telemetry_year.py --baseline <git ref> [--project HEAD] [--seed 42] [--keep]
+"""
+
+from __future__ import annotations
+
+import argparse
+import datetime as dt
+import json
+import os
+import shutil
+import sys
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+
+from bench.run import (
+    BENCH,
+    DATA,
+    DBT,
+    PYTHON,
+    ROOT,
+    Measured,
+    duckdb_env,
+    measure,
+    project_copy,
+)
+
+RESULTS = BENCH / "results_telemetry_year.json"
+STEPS = ("full_build", "nightly", "noop")
+
+
+def land_telemetry(landing: Path, seed: int, months: list) -> int:
+    """The bench's DCGM telemetry of ``months`` landed as the extractor lands it."""
+    from bench.generate_scale import telemetry
+    from extractors import prometheus_dcgm
+    from extractors.landing import land_table, month_partition
+
+    rows = 0
+    for month in months:
+        record = land_table(
+            landing,
+            source=prometheus_dcgm.SOURCE,
+            dataset=prometheus_dcgm.DATASET,
+            partition=month_partition(month.label),
+            inputs=[f"bench:generate_scale seed {seed}"],
+            table=telemetry(month, seed),
+            force=True,
+        )
+        rows += record.rows
+    return rows
+
+
+class Project:
+    """One dbt project measured on the shared landing, with its own warehouse."""
+
+    def __init__(self, ref: str, work: Path, env: dict[str, str], name: str = "") -> None:
+        self.folder = work / (name or ref.replace("/", "_"))
+        shutil.rmtree(self.folder, ignore_errors=True)
+        self.folder.mkdir(parents=True)
+        self.project, self.label = project_copy(ref, self.folder)
+        self.env = {
+            **env,
+            "AI_CARBON_WAREHOUSE": str(self.folder / "ai_carbon.duckdb"),
+            "AI_CARBON_DUCKDB_TEMP_DIR": str(self.folder / "duckdb-tmp"),
+            "DBT_PROFILES_DIR": str(self.project),
+            "DBT_TARGET_PATH": str(self.folder / "dbt-target"),
+            "DBT_LOG_PATH": str(self.folder / "dbt-logs"),
+        }
+        (self.folder / "duckdb-tmp").mkdir()
+        self.measured: dict[str, Measured] = {}
+
+    def dbt(self, name: str, command: str) -> Measured:
+        argv = [DBT, command, "--project-dir", str(self.project)]
+        run = measure(argv, self.env, self.folder / "logs" / f"{name}.log", cwd=self.project)
+        print(f"   {self.label} {name}: {run.seconds:.1f} s ({run.cpu_seconds:.1f} CPU s)")
+        return run
+
+    def prepare(self) -> None:
+        self.dbt("seed", "seed")
+        self.dbt("parse", "parse")
+
+    def step(self, name: str) -> None:
+        self.measured[name] = self.dbt(name, "run")
+
+    def figures(self) -> dict:
+        return {
+            "project": self.label,
+            **{
+                step: {
+                    "seconds": round(run.seconds, 2),
+                    "cpu_seconds": round(run.cpu_seconds, 2),
+                    "peak_rss_mb": round(run.peak_rss_mb),
+                    "load_average_at_start": round(run.load_average, 2),
+                }
+                for step, run in self.measured.items()
+            },
+        }
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--project", default="HEAD")
+    parser.add_argument("--baseline", required=True, help="the git ref to compare against")
+    parser.add_argument("--seed", type=int, default=42)
+    parser.add_argument("--keep", action="store_true", help="keep the landing and warehouses")
+    args = parser.parse_args()
+
+    from bench.generate_scale import FIRST_PERIOD, PERIODS
+
+    months = [FIRST_PERIOD.shift(index) for index in range(PERIODS)]
+    work = DATA / f"telemetry-year-s{args.seed}"
+    shutil.rmtree(work, ignore_errors=True)
+    landing = work / "landing"
+    env = {
+        **os.environ,
+        **duckdb_env(),
+        "AI_CARBON_LANDING": str(landing),
+        "AI_CARBON_SOURCES": str(work / "sources"),
+        "AI_CARBON_CONFIG": str(ROOT / "config" / "org.example.yml"),
+        "PYTHONPATH": str(ROOT),
+        "DBT_SEND_ANONYMOUS_USAGE_STATS": "false",
+    }
+    print(">> landing the organisation's config and 12 months of telemetry", flush=True)
+    measure([PYTHON, "-m", "extractors", "config", "-q"], env, work / "extract-config.log", ROOT)
+    rows = land_telemetry(landing, args.seed, months)
+    projects = [Project(ref, work, env) for ref in (args.baseline, args.project)]
+    for project in projects:
+        project.prepare()
+    print(f">> full build over {rows:,} device-hours", flush=True)
+    for project in projects:
+        project.step("full_build")
+    print(f">> {months[-1].label} read again, then the nightly run", flush=True)
+    land_telemetry(landing, args.seed + 1, months[-1:])
+    for project in projects:
+        project.step("nightly")
+    print(">> a run with nothing to do", flush=True)
+    for project in projects:
+        project.step("noop")
+    print(f">> {months[-1].label} alone: dbt run over a landing of that month", flush=True)
+    alone_landing = work / "landing-month-alone"
+    alone_env = {**env, "AI_CARBON_LANDING": str(alone_landing)}
+    config = [PYTHON, "-m", "extractors", "config", "-q"]
+    measure(config, alone_env, work / "alone-config.log", ROOT)
+    land_telemetry(alone_landing, args.seed + 1, months[-1:])
+    alone = Project(args.project, work, alone_env, name="month-alone")
+    alone.prepare()
+    alone.step("month_alone")
+
+    baseline, measured = projects
+    results = {
+        "measured_at": dt.datetime.now(dt.UTC).strftime("%Y-%m-%dT%H:%M:%SZ"),
+        "device_hours": rows,
+        "months": len(months),
+        "duckdb": {key: env[key] for key in duckdb_env()},
+        "baseline": baseline.figures(),
+        "measured": measured.figures(),
+        "ratio": {
+            step: round(measured.measured[step].seconds / baseline.measured[step].seconds, 3)
+            for step in STEPS
+        },
+        "month_alone": alone.figures()["month_alone"],
+        "nightly_to_month_alone": round(
+            measured.measured["nightly"].seconds / alone.measured["month_alone"].seconds, 3
+        ),
+        "ratio_cpu": {
+            step: round(
+                measured.measured[step].cpu_seconds / baseline.measured[step].cpu_seconds, 3
+            )
+            for step in STEPS
+        },
+        "note": (
+            "ratio: the measured project's seconds over the baseline's, per step; "
+            "nightly: the dbt run after December's telemetry is landed again"
+        ),
+    }
+    RESULTS.write_text(json.dumps(results, indent=2) + "\n")
+    print()
+    print(f"{'step':<12}{baseline.label:>24}{measured.label:>24}{'ratio':>8}")
+    for step in STEPS:
+        print(
+            f"{step:<12}{baseline.measured[step].seconds:>22.1f} s"
+            f"{measured.measured[step].seconds:>22.1f} s{results['ratio'][step]:>8.2f}"
+        )
+    print(
+        f"{measured.label}: nightly {measured.measured['nightly'].seconds:.1f} s over "
+        f"{months[-1].label} alone {alone.measured['month_alone'].seconds:.1f} s = "
+        f"{results['nightly_to_month_alone']:.2f}"
+    )
+    print(f"\nwritten: {RESULTS.relative_to(ROOT)}")
+    if not args.keep:
+        shutil.rmtree(work, ignore_errors=True)
+
+
+if __name__ == "__main__":
+    main()

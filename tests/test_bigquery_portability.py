@@ -120,6 +120,9 @@ class Violation:
 
 
 def strip_jinja_and_comments(sql: str) -> str:
+    # the config block first, whole (to its closing `}}` alone on a line): its
+    # dicts and the `{{ }}` of its hooks would end a `{{ .*? }}` early
+    sql = re.sub(r"\A\s*\{\{\s*config\(.*?^\}\}", " ", sql, flags=re.S | re.M)
     sql = re.sub(r"\{#.*?#\}", " ", sql, flags=re.S)
     sql = re.sub(r"\{%.*?%\}", " ", sql, flags=re.S)
     sql = re.sub(r"\{\{.*?\}\}", " ", sql, flags=re.S)

@@ -117,8 +117,9 @@
     upstream models' and seeds' checksums, the project's macros, the
     methodology version, and the landing files of every upstream source but
     `monthly_sources` ('source_name.table_name'), whose months are
-    fingerprinted apart. -#}
-{% macro upstream_inputs_fingerprint(monthly_sources) -%}
+    fingerprinted apart. The walk does not go past the models named in
+    `stop_at`, whose contents the caller fingerprints itself. -#}
+{% macro upstream_inputs_fingerprint(monthly_sources, stop_at=[]) -%}
     {%- if not execute or is_unit_test() -%}
         {{ return('') }}
     {%- endif -%}
@@ -126,7 +127,7 @@
     {#- breadth-first over the graph: the loop also walks what it appends -#}
     {%- for unique_id in upstream -%}
         {%- set node = graph.nodes.get(unique_id) -%}
-        {%- if node is not none -%}
+        {%- if node is not none and node.name not in stop_at -%}
             {%- for parent in node.depends_on.nodes -%}
                 {%- if parent not in upstream -%}
                     {%- do upstream.append(parent) -%}
@@ -146,7 +147,7 @@
     {%- for unique_id in upstream | sort -%}
         {%- if unique_id in landing_fingerprints -%}
             {%- do parts.append(unique_id ~ '=' ~ landing_fingerprints[unique_id]) -%}
-        {%- elif unique_id.startswith('source.') -%}
+        {%- elif unique_id.startswith('source.') or graph.nodes[unique_id].name in stop_at -%}
         {%- elif graph.nodes[unique_id].checksum is defined -%}
             {%- do parts.append(unique_id ~ '=' ~ graph.nodes[unique_id].checksum.checksum) -%}
         {%- endif -%}
@@ -359,8 +360,11 @@
     (the CUR's by default). -#}
 {% macro delete_rows_of_other_inputs(monthly_sources=none) -%}
     {%- if execute and not is_unit_test() -%}
+        {%- set chained = model.config.meta.get('monthly_inputs') -%}
+        {%- set inputs_fingerprint = chained_inputs_fingerprint(chained) if chained
+            else upstream_inputs_fingerprint(monthly_sources or cur_monthly_sources()) -%}
         delete from {{ this }}
-        where coalesce(inputs_fingerprint, '') != '{{ upstream_inputs_fingerprint(monthly_sources or cur_monthly_sources()) }}'
+        where coalesce(inputs_fingerprint, '') != '{{ inputs_fingerprint }}'
     {%- else -%}
         select 1
     {%- endif -%}
@@ -382,4 +386,162 @@
     order by {{ month_column }}
 {%- endmacro %}
 {% macro bigquery__stored_in_month_order(month_column) -%}
+{%- endmacro %}
+
+
+{#- Monthly models after other monthly models (int_it_energy_unioned and the
+    steps after it to the bottom-up emissions), where CUR is not the only
+    monthly input: on-premises GPU usage, Slurm energy and idle energy are
+    monthly too, and a night that lands telemetry or Slurm jobs must not
+    recompute every month of them. The model's config names its inputs:
+
+        meta={'monthly_inputs': {
+            'models': [...],            monthly incremental models it reads by month
+            'tables_by_month': [...],   other tables it reads by month
+            'tables': [...],            tables it reads whole (factor selections)
+        }}
+
+    A month's fingerprint is, for each input model, the fingerprints stored
+    with that month's rows (its month and inputs fingerprints: what it was
+    computed from), and for each table read by month a hash of that month's
+    rows; the inputs fingerprint covers the rest as for the CUR models, the
+    walk upstream stopping at those inputs, plus a hash of each table read
+    whole. Every input named must be read by month only (a month's rows from
+    that month's rows), as the models' `months_filter` and joins on month
+    do. -#}
+{% macro chained_monthly_state() -%}
+    {%- set inputs = model.config.meta.get('monthly_inputs', {}) if execute else {} -%}
+    {%- set month_fingerprints = {} -%}
+    {%- set parts = {} -%}
+    {%- if execute and not is_unit_test() -%}
+        {%- for name in inputs.get('models', []) -%}
+            {%- do parts.update({name: stored_month_states(model_relation(name))}) -%}
+        {%- endfor -%}
+        {%- for name in inputs.get('tables_by_month', []) -%}
+            {%- do parts.update({name: rows_fingerprints_by_month(model_relation(name))}) -%}
+        {%- endfor -%}
+    {%- endif -%}
+    {%- for name in parts | sort -%}
+        {%- for month in parts[name] -%}
+            {%- do month_fingerprints.update({month: none}) -%}
+        {%- endfor -%}
+    {%- endfor -%}
+    {%- for month in month_fingerprints | list -%}
+        {%- set month_parts = [] -%}
+        {%- for name in parts | sort -%}
+            {%- do month_parts.append(name ~ '=' ~ parts[name].get(month, '')) -%}
+        {%- endfor -%}
+        {%- do month_fingerprints.update({month: local_md5(month_parts | join(';'))}) -%}
+    {%- endfor -%}
+    {%- set inputs_fingerprint = chained_inputs_fingerprint(inputs) -%}
+    {{ return({
+        'month_fingerprints': month_fingerprints,
+        'inputs_fingerprint': inputs_fingerprint,
+        'months': months_to_recompute(month_fingerprints, inputs_fingerprint) if is_incremental() else none,
+    }) }}
+{%- endmacro %}
+
+{#- The inputs fingerprint of a model with `monthly_inputs` (above). -#}
+{% macro chained_inputs_fingerprint(inputs) -%}
+    {%- if not execute or is_unit_test() -%}
+        {{ return('') }}
+    {%- endif -%}
+    {%- set stop_at = inputs.get('models', []) + inputs.get('tables_by_month', []) + inputs.get('tables', []) -%}
+    {%- set parts = [upstream_inputs_fingerprint([], stop_at=stop_at)] -%}
+    {%- for name in inputs.get('tables', []) | sort -%}
+        {%- do parts.append(name ~ '=' ~ rows_fingerprint(model_relation(name))) -%}
+    {%- endfor -%}
+    {{ return(local_md5(parts | join(';'))) }}
+{%- endmacro %}
+
+{#- {'2025-06-01': '<month fingerprints>@<inputs fingerprints>'} stored by a monthly model. -#}
+{% macro stored_month_states(relation) -%}
+    {%- if load_relation(relation) is none -%}
+        {{ return({}) }}
+    {%- endif -%}
+    {%- set query -%}
+        select
+            cast(month as {{ dbt.type_string() }}) as month_value,
+            min(month_fingerprint) || '|' || max(month_fingerprint) || '@'
+            || min(inputs_fingerprint) || '|' || max(inputs_fingerprint) as state
+        from {{ relation }}
+        where month is not null
+        group by month
+    {%- endset -%}
+    {%- set states = {} -%}
+    {%- for row in run_query(query) -%}
+        {%- do states.update({row[0]: row[1] or ''}) -%}
+    {%- endfor -%}
+    {{ return(states) }}
+{%- endmacro %}
+
+{#- {'2025-06-01': '<hash of the month's rows>'} of a table with a `month` column. -#}
+{% macro rows_fingerprints_by_month(relation) -%}
+    {%- set fingerprints = {} -%}
+    {%- if load_relation(relation) is none -%}
+        {{ return(fingerprints) }}
+    {%- endif -%}
+    {%- for row in run_query(rows_fingerprints_sql(relation, 'month')) -%}
+        {%- do fingerprints.update({row[0]: row[1]}) -%}
+    {%- endfor -%}
+    {{ return(fingerprints) }}
+{%- endmacro %}
+
+{#- A hash of every row of a table ('' when it has none or does not exist). -#}
+{% macro rows_fingerprint(relation) -%}
+    {%- if load_relation(relation) is none -%}
+        {{ return('') }}
+    {%- endif -%}
+    {%- set rows = run_query(rows_fingerprints_sql(relation, none)) -%}
+    {{ return((rows[0][1] if rows | length > 0 else '') or '') }}
+{%- endmacro %}
+
+{#- Rows (group, md5 of the group's rows as text, in order); one row for the
+    whole table when `group_column` is none. Floating-point columns are
+    written at single precision (7 significant digits): a parallel sum
+    differs in its last bits from one run to the next, and must not read as
+    a change (a real change below that precision is not one either). -#}
+{% macro rows_fingerprints_sql(relation, group_column) -%}
+    {%- set values = [] -%}
+    {%- for column in adapter.get_columns_in_relation(relation) -%}
+        {%- set name = adapter.quote(column.name) -%}
+        {%- set value = ('cast(' ~ name ~ ' as float)') if column.dtype | upper in ('DOUBLE', 'FLOAT', 'REAL', 'FLOAT64', 'FLOAT8', 'FLOAT4')
+            else name -%}
+        {%- do values.append("coalesce(cast(" ~ value ~ " as " ~ dbt.type_string() ~ "), '~')") -%}
+    {%- endfor -%}
+    {{ return(adapter.dispatch('rows_fingerprints_sql', 'ai_carbon')(relation, group_column, values)) }}
+{%- endmacro %}
+{% macro default__rows_fingerprints_sql(relation, group_column, values) -%}
+    select
+        {{ 'cast(' ~ group_column ~ ' as varchar)' if group_column else "''" }} as group_value,
+        md5(string_agg(row_text, '|' order by row_text)) as fingerprint
+    from (
+        select
+            {{ group_column ~ ',' if group_column }}
+            {{ values | join(" || '|' || ") }} as row_text
+        from {{ relation }}
+    ) as row_texts
+    {{ 'group by ' ~ group_column if group_column }}
+{%- endmacro %}
+{% macro bigquery__rows_fingerprints_sql(relation, group_column, values) -%}
+    select
+        {{ 'cast(' ~ group_column ~ ' as string)' if group_column else "''" }} as group_value,
+        to_hex(md5(string_agg(row_text, '|' order by row_text))) as fingerprint
+    from (
+        select
+            {{ group_column ~ ',' if group_column }}
+            {{ values | join(" || '|' || ") }} as row_text
+        from {{ relation }}
+    ) as row_texts
+    {{ 'group by ' ~ group_column if group_column }}
+{%- endmacro %}
+
+{#- The relation of a model of the project by name, from the graph (not
+    `ref`, so that an input read through a view, as the bottom-up emissions
+    read the located energy, needs no dependency of its own). -#}
+{% macro model_relation(name) -%}
+    {%- for node in graph.nodes.values() if node.resource_type == 'model' and node.name == name -%}
+        {{ return(api.Relation.create(database=node.database, schema=node.schema, identifier=node.alias)) }}
+    {%- endfor -%}
+    {{ exceptions.raise_compiler_error('monthly_inputs: no model named ' ~ name) }}
 {%- endmacro %}

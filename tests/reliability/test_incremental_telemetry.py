@@ -12,6 +12,7 @@ import re
 import duckdb
 import yaml
 from test_incremental import (
+    CHAINED_MODELS,
     DEVICE_MODELS,
     _full_refresh_figures,
     dbt_log,
@@ -122,11 +123,12 @@ def test_telemetry_recomputes_only_the_months_a_delivery_reaches(workspace):
     land_dcgm(workspace, "2025-02", watts=400.0)
     workspace.build("nightly-dcgm")
     log = last_build_log(workspace)
-    # THEN both telemetry models recomputed February only
-    recomputed = dict(
-        re.findall(r"(int_gpu_device_hours_\w+): months to recompute: ([^\n\x1b]*)", log)
-    )
-    assert recomputed == dict.fromkeys(DEVICE_MODELS, "2025-02-01")
+    # THEN both telemetry models, and the energy and emissions after them,
+    # recomputed February only
+    recomputed = dict(re.findall(r"(\w+): months to recompute: ([^\n\x1b]*)", log))
+    assert {
+        model: recomputed.get(model) for model in DEVICE_MODELS + CHAINED_MODELS
+    } == dict.fromkeys(DEVICE_MODELS + CHAINED_MODELS, "2025-02-01")
     after_dcgm = device_months(workspace.warehouse)
     for model in DEVICE_MODELS:
         # AND January is the one stored before, fingerprints included
@@ -145,14 +147,13 @@ def test_telemetry_recomputes_only_the_months_a_delivery_reaches(workspace):
     workspace.extract("slurm", ("2025-02",))
     workspace.build("nightly-slurm")
     log = last_build_log(workspace)
-    # THEN the device-hours recomputed nothing, and their matching February only:
-    # the job can claim no hour of January
-    recomputed = dict(
-        re.findall(r"(int_gpu_device_hours_\w+): months to recompute: ([^\n\x1b]*)", log)
-    )
-    assert recomputed == {
+    # THEN the device-hours recomputed nothing, and their matching February only
+    # (the job can claim no hour of January), as did the energy and emissions
+    recomputed = dict(re.findall(r"(\w+): months to recompute: ([^\n\x1b]*)", log))
+    assert {model: recomputed.get(model) for model in DEVICE_MODELS + CHAINED_MODELS} == {
         "int_gpu_device_hours_unioned": "none",
         "int_gpu_device_hours_matched": "2025-02-01",
+        **dict.fromkeys(CHAINED_MODELS, "2025-02-01"),
     }
     after_slurm = device_months(workspace.warehouse)
     assert after_slurm["int_gpu_device_hours_unioned"] == after_dcgm["int_gpu_device_hours_unioned"]

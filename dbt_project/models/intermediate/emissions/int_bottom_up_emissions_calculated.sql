@@ -5,6 +5,10 @@
         unique_key='month',
         on_schema_change='append_new_columns',
         post_hook="{{ delete_rows_of_other_inputs() }}",
+        meta={'monthly_inputs': {
+            'models': ['int_it_energy_located', 'int_site_market_factors_calculated'],
+            'tables': ['int_grid_factors_selected'],
+        }},
     )
 }}
 -- Bottom-up emissions of every energy row, location- and market-based
@@ -17,9 +21,9 @@
 -- has published are kept (is_provider_reported_month) for reconciliation;
 -- fct_emissions reports the provider's figure for them instead.
 --
--- Incremental by month like int_it_energy_located
--- (macros/incremental_months.sql).
-{%- set monthly = cur_monthly_state() %}
+-- Incremental by month like int_it_energy_located, after it and the site
+-- market factors (chained_monthly_state, macros/incremental_months.sql).
+{%- set monthly = chained_monthly_state() %}
 
 with
 

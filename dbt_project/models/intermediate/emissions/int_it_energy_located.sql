@@ -5,6 +5,10 @@
         unique_key='month',
         on_schema_change='append_new_columns',
         post_hook="{{ delete_rows_of_other_inputs() }}",
+        meta={'monthly_inputs': {
+            'models': ['int_it_energy_unioned'],
+            'tables': ['int_pue_factors_selected'],
+        }},
     )
 }}
 -- Where each IT-energy row draws its electricity: the grid zone (site config,
@@ -12,9 +16,9 @@
 -- site's configured PUE valid on the month's first day, else the pue seed
 -- (cloud: region, then fleet; on-premises: the industry default).
 --
--- Incremental by month like int_it_energy_unioned
--- (macros/incremental_months.sql).
-{%- set monthly = cur_monthly_state() %}
+-- Incremental by month like int_it_energy_unioned, after it
+-- (chained_monthly_state, macros/incremental_months.sql).
+{%- set monthly = chained_monthly_state() %}
 
 with
 

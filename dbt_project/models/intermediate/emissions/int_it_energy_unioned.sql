@@ -5,6 +5,12 @@
         unique_key='month',
         on_schema_change='append_new_columns',
         post_hook="{{ delete_rows_of_other_inputs() }}",
+        meta={'monthly_inputs': {
+            'models': ['int_cloud_energy_estimated'],
+            'tables_by_month': [
+                'int_slurm_energy_estimated', 'int_gpu_usage_deduplicated', 'int_cluster_idle_energy_attributed',
+            ],
+        }},
     )
 }}
 -- IT energy (before PUE) of everything the organisation runs, in one shape:
@@ -13,10 +19,11 @@
 -- (metered energy only), metered idle consumption of clusters, cloud usage parts
 -- (summed per provider cell, system and activity).
 --
--- Incremental by month like int_cloud_energy_estimated
--- (macros/incremental_months.sql): the months whose CUR partition was
--- reloaded, every month when another input changed.
-{%- set monthly = cur_monthly_state() %}
+-- Incremental by month (chained_monthly_state, macros/incremental_months.sql):
+-- a run recomputes the months whose cloud energy was recomputed (their CUR
+-- partition reloaded) or whose on-premises rows changed (a month of telemetry
+-- or Slurm jobs), every month when another input changed.
+{%- set monthly = chained_monthly_state() %}
 
 with
 

@@ -5,6 +5,10 @@
         unique_key='month',
         on_schema_change='append_new_columns',
         post_hook="{{ delete_rows_of_other_inputs() }}",
+        meta={'monthly_inputs': {
+            'models': ['int_it_energy_located'],
+            'tables': ['int_grid_factors_selected', 'int_residual_mixes_selected'],
+        }},
     )
 }}
 -- The market-based factor of each own site and month (methodology.md section 4):
@@ -15,8 +19,8 @@
 --
 -- Incremental by month like int_it_energy_located: a site-month's factor
 -- reads that month's energy and the instruments' share of that month only
--- (macros/incremental_months.sql).
-{%- set monthly = cur_monthly_state() %}
+-- (chained_monthly_state, macros/incremental_months.sql).
+{%- set monthly = chained_monthly_state() %}
 
 with
 

@@ -496,45 +496,42 @@
     {{ return((rows[0][1] if rows | length > 0 else '') or '') }}
 {%- endmacro %}
 
-{#- Rows (group, md5 of the group's rows as text, in order); one row for the
-    whole table when `group_column` is none. Floating-point columns are
-    written at single precision (7 significant digits): a parallel sum
-    differs in its last bits from one run to the next, and must not read as
-    a change (a real change below that precision is not one either). -#}
+{#- Rows (group, fingerprint of the group's rows); one row for the whole
+    table when `group_column` is none. The fingerprint is the rows' count
+    and the sum of a hash of each row: independent of the rows' order, with
+    no sort and no text built. Floating-point columns are hashed at single
+    precision (7 significant digits): a parallel sum differs in its last bits
+    from one run to the next, and must not read as a change (a change below
+    that precision is not one either). -#}
 {% macro rows_fingerprints_sql(relation, group_column) -%}
     {%- set values = [] -%}
     {%- for column in adapter.get_columns_in_relation(relation) -%}
         {%- set name = adapter.quote(column.name) -%}
-        {%- set value = ('cast(' ~ name ~ ' as float)') if column.dtype | upper in ('DOUBLE', 'FLOAT', 'REAL', 'FLOAT64', 'FLOAT8', 'FLOAT4')
-            else name -%}
-        {%- do values.append("coalesce(cast(" ~ value ~ " as " ~ dbt.type_string() ~ "), '~')") -%}
+        {%- do values.append(('cast(' ~ name ~ ' as float)')
+            if column.dtype | upper in ('DOUBLE', 'FLOAT', 'REAL', 'FLOAT64', 'FLOAT8', 'FLOAT4') else name) -%}
     {%- endfor -%}
     {{ return(adapter.dispatch('rows_fingerprints_sql', 'ai_carbon')(relation, group_column, values)) }}
 {%- endmacro %}
 {% macro default__rows_fingerprints_sql(relation, group_column, values) -%}
     select
         {{ 'cast(' ~ group_column ~ ' as varchar)' if group_column else "''" }} as group_value,
-        md5(string_agg(row_text, '|' order by row_text)) as fingerprint
-    from (
-        select
-            {{ group_column ~ ',' if group_column }}
-            {{ values | join(" || '|' || ") }} as row_text
-        from {{ relation }}
-    ) as row_texts
+        cast(count(*) as varchar) || ':' || cast(sum(hash({{ values | join(', ') }})) as varchar) as fingerprint
+    from {{ relation }}
     {{ 'group by ' ~ group_column if group_column }}
 {%- endmacro %}
 {% macro bigquery__rows_fingerprints_sql(relation, group_column, values) -%}
+    {%- set texts = [] -%}
+    {%- for value in values -%}
+        {%- do texts.append("coalesce(cast(" ~ value ~ " as string), '~')") -%}
+    {%- endfor -%}
     select
         {{ 'cast(' ~ group_column ~ ' as string)' if group_column else "''" }} as group_value,
-        to_hex(md5(string_agg(row_text, '|' order by row_text))) as fingerprint
-    from (
-        select
-            {{ group_column ~ ',' if group_column }}
-            {{ values | join(" || '|' || ") }} as row_text
-        from {{ relation }}
-    ) as row_texts
+        cast(count(*) as string) || ':'
+        || cast(sum(cast(farm_fingerprint({{ texts | join(" || '|' || ") }}) as bignumeric)) as string) as fingerprint
+    from {{ relation }}
     {{ 'group by ' ~ group_column if group_column }}
 {%- endmacro %}
+
 
 {#- The relation of a model of the project by name, from the graph (not
     `ref`, so that an input read through a view, as the bottom-up emissions

@@ -77,15 +77,20 @@
     {{ return(fingerprints) }}
 {%- endmacro %}
 
+{#- The columns of a Slurm job the matching reads (the `jobs` of
+    int_gpu_device_hours_matched): what a month's jobs fingerprint hashes. -#}
+{% macro claiming_job_columns() -%}
+    {{ return(['job_key', 'job_id', 'cluster', 'node_list', 'gpu_count', 'started_at', 'span_end_at']) }}
+{%- endmacro %}
+
 {#- Rows (month as 'YYYY-MM-DD', hash of the jobs that can claim its device-hours). -#}
 {% macro claiming_jobs_fingerprints_sql(devices, job_days) -%}
-    {%- set job_line = dbt.concat([
-        'jobs.job_key', "'|'", 'jobs.job_id', "'|'",
-        "coalesce(jobs.cluster, '')", "'|'", "coalesce(jobs.node_list, '')", "'|'",
-        "coalesce(cast(jobs.gpu_count as " ~ dbt.type_string() ~ "), '')", "'|'",
-        "coalesce(cast(jobs.started_at as " ~ dbt.type_string() ~ "), '')", "'|'",
-        "coalesce(cast(jobs.span_end_at as " ~ dbt.type_string() ~ "), '')",
-    ]) -%}
+    {%- set values = [] -%}
+    {%- for column in claiming_job_columns() -%}
+        {%- do values.append("coalesce(cast(jobs." ~ column ~ " as " ~ dbt.type_string() ~ "), '')") -%}
+        {%- do values.append("'|'") if not loop.last -%}
+    {%- endfor -%}
+    {%- set job_line = dbt.concat(values) -%}
     with
 
     device_months as (
@@ -106,14 +111,7 @@
     ),
 
     jobs as (
-        select distinct
-            job_key,
-            job_id,
-            cluster,
-            node_list,
-            gpu_count,
-            started_at,
-            span_end_at
+        select distinct {{ claiming_job_columns() | join(', ') }}
         from {{ job_days }}
     ),
 

@@ -49,14 +49,9 @@ job_days as (
 
 jobs as (
 
+    -- the columns the months' jobs fingerprints hash (macros/incremental_telemetry.sql)
     select distinct
-        job_key,
-        job_id,
-        cluster,
-        node_list,
-        gpu_count,
-        started_at,
-        span_end_at
+        {{ claiming_job_columns() | join(',\n        ') }}
     from job_days
 
 ),

@@ -42,10 +42,15 @@ def dbt_log(workspace) -> str:
     return "".join(path.read_text() for path in [*rotated, logs / "dbt.log"])
 
 
+def last_build_log(workspace) -> str:
+    """dbt's log of the last build of the workspace."""
+    return dbt_log(workspace).split("Running with dbt")[-1]
+
+
 def _full_refresh_figures(workspace) -> dict[str, tuple]:
     with workspace.active():
         build_module.build_and_publish("full", full_refresh=True)
-    assert "landing partitions to load" not in dbt_log(workspace).split("Running with dbt")[-1]
+    assert "landing partitions to load" not in last_build_log(workspace)
     return figures(workspace.warehouse)
 
 

@@ -15,9 +15,9 @@ from test_incremental import (
     CHAINED_MODELS,
     DEVICE_MODELS,
     _full_refresh_figures,
-    dbt_log,
     every_mart_and_view,
     every_row,
+    last_build_log,
 )
 
 # Two GPUs on each of two of the demo cluster's A100 nodes, which its Slurm jobs use.
@@ -93,10 +93,6 @@ def device_months(warehouse) -> dict[str, dict[str, tuple]]:
             ).fetchall()
             found[model] = {month: tuple(values) for month, *values in rows}
     return found
-
-
-def last_build_log(workspace) -> str:
-    return dbt_log(workspace).split("Running with dbt")[-1]
 
 
 def test_telemetry_recomputes_only_the_months_a_delivery_reaches(workspace):

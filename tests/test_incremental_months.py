@@ -57,7 +57,7 @@ def months_to_recompute(environment):
     for a model whose table holds ``stored_rows`` (month, month fingerprint, inputs
     fingerprint)."""
 
-    def decide(stored_rows, current, inputs="inputs", through_latest_month=False):
+    def decide(stored_rows, current, inputs="inputs"):
         columns = [
             SimpleNamespace(name=name)
             for name in ("month", "month_fingerprint", "inputs_fingerprint")
@@ -75,9 +75,7 @@ def months_to_recompute(environment):
                 "run_query": lambda query: stored_rows,
             }
         )
-        return module.months_to_recompute(
-            current, inputs, through_latest_month=through_latest_month
-        )
+        return module.months_to_recompute(current, inputs)
 
     return decide
 
@@ -94,12 +92,11 @@ def test_a_redelivered_month_alone_is_recomputed(months_to_recompute):
     # November re-delivered (new fingerprint), the latest month unchanged
     current = {"2025-10-01": "oct", "2025-11-01": "nov-2"}
     assert months_to_recompute(STORED, current) == ["2025-11-01"]
-    assert months_to_recompute(STORED, current, through_latest_month=True) == ["2025-11-01"]
 
 
 def test_nothing_changed_recomputes_nothing(months_to_recompute):
     current = {"2025-10-01": "oct", "2025-11-01": "nov"}
-    assert months_to_recompute(STORED, current, through_latest_month=True) == []
+    assert months_to_recompute(STORED, current) == []
 
 
 def test_other_inputs_changed_recompute_every_month(months_to_recompute):
@@ -107,26 +104,26 @@ def test_other_inputs_changed_recompute_every_month(months_to_recompute):
     assert months_to_recompute(STORED, current, inputs="new settings") is None
 
 
-def test_a_later_latest_month_recomputes_the_months_up_to_it(months_to_recompute):
-    # February 2026 arrives, December and January have no CUR data: the new
-    # month alone changed, but rows that run to the latest month (embodied
-    # hardware) now exist for December 2025, January and February 2026
-    current = {"2025-10-01": "oct", "2025-11-01": "nov", "2026-02-01": "feb"}
-    assert months_to_recompute(STORED, current) == ["2026-02-01"]
-    assert months_to_recompute(STORED, current, through_latest_month=True) == [
-        "2025-12-01",
-        "2026-01-01",
-        "2026-02-01",
-    ]
+def test_months_new_to_the_inputs_are_recomputed(months_to_recompute):
+    # February 2026 arrives (CUR), and the embodied hardware's rows, which run
+    # to the latest month of activity, now reach December, January and
+    # February: a model following its inputs' months (chained_monthly_state)
+    # sees three new months
+    current = {
+        "2025-10-01": "oct",
+        "2025-11-01": "nov",
+        "2025-12-01": "embodied dec",
+        "2026-01-01": "embodied jan",
+        "2026-02-01": "feb",
+    }
+    assert months_to_recompute(STORED, current) == ["2025-12-01", "2026-01-01", "2026-02-01"]
 
 
-def test_an_earlier_latest_month_recomputes_the_months_after_it(months_to_recompute):
-    # November's CUR partition left landing: October is the latest month, and
-    # November (stored with a fingerprint, no longer current) is recomputed
+def test_a_month_its_inputs_no_longer_hold_is_recomputed(months_to_recompute):
+    # November's CUR partition left landing: November (stored with a
+    # fingerprint, no longer current) is recomputed, to what is left of it
     current = {"2025-10-01": "oct"}
-    assert months_to_recompute(STORED, current, through_latest_month=True) == ["2025-11-01"]
-    # a model with no CUR month stored (or none current) recomputes every month
-    assert months_to_recompute(STORED[:1], current, through_latest_month=True) is None
+    assert months_to_recompute(STORED, current) == ["2025-11-01"]
 
 
 @pytest.fixture

@@ -36,16 +36,11 @@
 
 
 {#- The state of a run of the calling model: the CUR months' fingerprints,
-    the other inputs' fingerprint and the months to recompute (none: all).
-    `through_latest_month`: the model's rows of a month also depend on the
-    latest month of activity data (fct_emissions' embodied rows run to it):
-    when the latest CUR month moves, every month between the old and the new
-    one is recomputed too. -#}
-{% macro cur_monthly_state(through_latest_month=false) -%}
+    the other inputs' fingerprint and the months to recompute (none: all). -#}
+{% macro cur_monthly_state() -%}
     {{ return(monthly_state(
         monthly_input_fingerprints(ref('int_aws_cur_line_items_aggregated'), 'billing_month', 'landing_fingerprint'),
         cur_monthly_sources(),
-        through_latest_month=through_latest_month,
     )) }}
 {%- endmacro %}
 
@@ -61,14 +56,13 @@
     `rows_need_monthly_input`: every row of the model comes from a month of
     its monthly inputs (the telemetry chain), so with no such month landed and
     no row stored there is nothing to recompute. -#}
-{% macro monthly_state(month_fingerprints, monthly_sources, through_latest_month=false, rows_need_monthly_input=false) -%}
+{% macro monthly_state(month_fingerprints, monthly_sources, rows_need_monthly_input=false) -%}
     {%- set inputs_fingerprint = upstream_inputs_fingerprint(monthly_sources) -%}
     {{ return({
         'month_fingerprints': month_fingerprints,
         'inputs_fingerprint': inputs_fingerprint,
         'months': months_to_recompute(
-            month_fingerprints, inputs_fingerprint, through_latest_month=through_latest_month,
-            rows_need_monthly_input=rows_need_monthly_input,
+            month_fingerprints, inputs_fingerprint, rows_need_monthly_input=rows_need_monthly_input,
         ) if is_incremental() else none,
     }) }}
 {%- endmacro %}
@@ -224,7 +218,7 @@
 
 {#- The months (as 'YYYY-MM-DD' strings) an incremental run of `this`
     recomputes, or none for every month. -#}
-{% macro months_to_recompute(month_fingerprints, inputs_fingerprint, month_column='month', through_latest_month=false, rows_need_monthly_input=false) -%}
+{% macro months_to_recompute(month_fingerprints, inputs_fingerprint, month_column='month', rows_need_monthly_input=false) -%}
     {%- set forced = [] -%}
     {%- for partition in var('landing_partitions_to_load', []) -%}
         {%- do forced.append(partition ~ '-01') -%}
@@ -276,25 +270,6 @@
             {%- do changed.append(month) -%}
         {%- endif -%}
     {%- endfor -%}
-    {%- if through_latest_month -%}
-        {%- set stored_months = [] -%}
-        {%- for month in stored if stored[month] is not none -%}
-            {%- do stored_months.append(month) -%}
-        {%- endfor -%}
-        {%- set latest = (month_fingerprints | list | sort | last) if month_fingerprints else none -%}
-        {%- set stored_latest = (stored_months | sort | last) if stored_months else none -%}
-        {%- if latest != stored_latest -%}
-            {%- if latest is none or stored_latest is none -%}
-                {{ log(this.identifier ~ ": latest month changed: every month recomputed", info=true) }}
-                {{ return(none) }}
-            {%- endif -%}
-            {%- for month in months_after([latest, stored_latest] | min, [latest, stored_latest] | max) -%}
-                {%- if month not in changed -%}
-                    {%- do changed.append(month) -%}
-                {%- endif -%}
-            {%- endfor -%}
-        {%- endif -%}
-    {%- endif -%}
     {%- for month in forced -%}
         {%- if month not in changed -%}
             {%- do changed.append(month) -%}
@@ -302,18 +277,6 @@
     {%- endfor -%}
     {{ log(this.identifier ~ ": months to recompute: " ~ (changed | sort | join(', ') or 'none'), info=true) }}
     {{ return(changed | sort) }}
-{%- endmacro %}
-
-
-{#- Every month after `first` through `last` ('YYYY-MM-01' strings). -#}
-{% macro months_after(first, last) -%}
-    {%- set first_index = (first[:4] | int) * 12 + (first[5:7] | int) - 1 -%}
-    {%- set last_index = (last[:4] | int) * 12 + (last[5:7] | int) - 1 -%}
-    {%- set months = [] -%}
-    {%- for index in range(first_index + 1, last_index + 1) -%}
-        {%- do months.append('%04d-%02d-01' | format(index // 12, index % 12 + 1)) -%}
-    {%- endfor -%}
-    {{ return(months) }}
 {%- endmacro %}
 
 

@@ -93,13 +93,19 @@ DOWNSTREAM_MONTHLY_MODELS = (
     "fct_cloud_carbon_reconciliation",
     "fct_gpu_usage",
 )
-# The monthly models whose months follow other monthly models' (their CUR
-# months and their on-premises rows: chained_monthly_state).
+# The monthly models whose months follow their inputs' months: other monthly
+# models' (their CUR months) and the rows by month of the tables they read by
+# month (on-premises usage, provider exports, embodied hardware:
+# chained_monthly_state).
 CHAINED_MODELS = (
     "int_it_energy_unioned",
     "int_it_energy_located",
     "int_site_market_factors_calculated",
     "int_bottom_up_emissions_calculated",
+    "int_provider_emissions_allocated",
+    "fct_emissions",
+    "fct_cloud_carbon_reconciliation",
+    "fct_gpu_usage",
 )
 # The telemetry chain, incremental by month (macros/incremental_telemetry.sql;
 # test_incremental_telemetry.py).
@@ -185,16 +191,19 @@ def test_a_restated_month_is_reloaded_whole_and_recomputed_alone_downstream(work
     published_figures = figures(workspace.warehouse)
     models = MONTHLY_MODELS + DOWNSTREAM_MONTHLY_MODELS
     before = {model: monthly_rows(workspace.warehouse, model) for model in models}
-    # (the months with CUR data; no provider has published February yet: no
-    # allocated row holds it)
-    cur_months = {
+    # (the months with a fingerprint: those with CUR data; no provider has
+    # published February yet, so no allocated row holds it; fct_emissions has
+    # every month of its inputs, the embodied hardware's before the CUR's)
+    months_with_fingerprints = {
         model: {month for month, values in months.items() if values[3] is not None}
         for model, months in before.items()
     }
-    assert cur_months == {
+    assert months_with_fingerprints == {
         **{model: {"2025-01", "2025-02"} for model in models},
         "int_provider_emissions_allocated": {"2025-01"},
+        "fct_emissions": set(before["fct_emissions"]),
     }
+    assert {"2025-01", "2025-02"} < set(before["fct_emissions"])
     # WHEN AWS restates January, the earlier month, as one of its two chunks,
     # and the nightly build runs
     path = (

@@ -5,6 +5,10 @@
         unique_key='month',
         on_schema_change='append_new_columns',
         post_hook="{{ delete_rows_of_other_inputs() }}",
+        meta={'monthly_inputs': {
+            'models': ['int_bottom_up_emissions_calculated'],
+            'tables_by_month': ['int_provider_emissions_unioned'],
+        }},
     )
 }}
 -- The providers' own cloud emissions beside this warehouse's bottom-up
@@ -25,7 +29,7 @@
 --
 -- Incremental by month like int_bottom_up_emissions_calculated: a month's
 -- rows are its cells and its estimates only (macros/incremental_months.sql).
-{%- set monthly = cur_monthly_state() %}
+{%- set monthly = chained_monthly_state() %}
 
 with
 

@@ -5,6 +5,10 @@
         unique_key='month',
         on_schema_change='append_new_columns',
         post_hook="{{ delete_rows_of_other_inputs() }}",
+        meta={'monthly_inputs': {
+            'models': ['int_bottom_up_emissions_calculated', 'int_provider_emissions_allocated'],
+            'tables_by_month': ['int_embodied_emissions_calculated', 'int_inference_idle_shares_calculated'],
+        }},
     )
 }}
 -- Emissions of the organisation's AI systems mapped to the GHG Protocol: one
@@ -15,7 +19,7 @@
 -- rows are its rows of each input (macros/incremental_months.sql). Embodied
 -- rows run to the latest month of activity data, so a move of the latest
 -- CUR month recomputes the months between too.
-{%- set monthly = cur_monthly_state(through_latest_month=true) %}
+{%- set monthly = chained_monthly_state() %}
 {%- set descriptive_columns = [
     'month', 'system_id', 'emission_category', 'activity', 'ghg_scope', 'scope3_category', 'method',
     'tier', 'accounting_basis', 'source', 'provider', 'region_code', 'site_id', 'grid_zone', 'currency',

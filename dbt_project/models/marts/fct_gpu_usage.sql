@@ -5,6 +5,10 @@
         unique_key='month',
         on_schema_change='append_new_columns',
         post_hook="{{ delete_rows_of_other_inputs() }}",
+        meta={'monthly_inputs': {
+            'models': ['int_cloud_energy_estimated'],
+            'tables_by_month': ['int_gpu_usage_deduplicated'],
+        }},
     )
 }}
 -- Accelerator use at one grain for every source: system x workload (Slurm
@@ -17,7 +21,7 @@
 --
 -- Incremental by month like int_cloud_energy_estimated: a month's rows are
 -- its usage segments and its cloud parts only (macros/incremental_months.sql).
-{%- set monthly = cur_monthly_state() %}
+{%- set monthly = chained_monthly_state() %}
 
 with
 

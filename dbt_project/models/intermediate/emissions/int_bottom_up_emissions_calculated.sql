@@ -7,6 +7,7 @@
         post_hook="{{ delete_rows_of_other_inputs() }}",
         meta={'monthly_inputs': {
             'models': ['int_it_energy_located', 'int_site_market_factors_calculated'],
+            'tables_by_month': ['int_provider_emissions_unioned'],
             'tables': ['int_grid_factors_selected'],
         }},
     )
@@ -49,6 +50,7 @@ site_market_factors as (
 provider_cells as (
 
     select * from {{ ref('int_provider_emissions_unioned') }}
+    {{ months_filter('month', monthly) }}
 
 ),
 

@@ -5,6 +5,10 @@
         unique_key='month',
         on_schema_change='append_new_columns',
         post_hook="{{ delete_rows_of_other_inputs() }}",
+        meta={'monthly_inputs': {
+            'models': ['int_it_energy_located'],
+            'tables_by_month': ['int_provider_emissions_unioned'],
+        }},
     )
 }}
 -- Provider-reported cloud emissions shared among AI systems (methodology.md
@@ -23,7 +27,7 @@
 --
 -- Incremental by month like int_bottom_up_emissions_calculated: a month's
 -- rows are its cells and its billing rows only (macros/incremental_months.sql).
-{%- set monthly = cur_monthly_state() %}
+{%- set monthly = chained_monthly_state() %}
 
 with
 

@@ -27,8 +27,9 @@
 --                                         month yet: fct_emissions reports the
 --                                         estimate (tier estimated) until it does.
 --
--- Incremental by month like int_bottom_up_emissions_calculated: a month's
--- rows are its cells and its estimates only (macros/incremental_months.sql).
+-- Incremental by month, following its inputs' months (chained_monthly_state,
+-- macros/incremental_months.sql): a month's rows are its cells and its
+-- estimates only.
 {%- set monthly = chained_monthly_state() %}
 
 with

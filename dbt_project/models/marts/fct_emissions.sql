@@ -15,10 +15,10 @@
 -- row per system x month x category x activity x scope x method x tier x
 -- accounting basis x source x location (see _marts__models.yml).
 --
--- Incremental by month like int_bottom_up_emissions_calculated: a month's
--- rows are its rows of each input (macros/incremental_months.sql). Embodied
--- rows run to the latest month of activity data, so a move of the latest
--- CUR month recomputes the months between too.
+-- Incremental by month, following its inputs' months (chained_monthly_state,
+-- macros/incremental_months.sql): a month's rows are its rows of each input.
+-- Embodied rows run to the latest month of activity data: a new month adds
+-- the embodied model's rows of that month, which recompute it here.
 {%- set monthly = chained_monthly_state() %}
 {%- set descriptive_columns = [
     'month', 'system_id', 'emission_category', 'activity', 'ghg_scope', 'scope3_category', 'method',

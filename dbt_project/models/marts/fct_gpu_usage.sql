@@ -19,8 +19,9 @@
 -- it - the same rows fct_emissions reports. Cloud rows come from the billing
 -- rows (monthly grain). Failed and cancelled runs are included.
 --
--- Incremental by month like int_cloud_energy_estimated: a month's rows are
--- its usage segments and its cloud parts only (macros/incremental_months.sql).
+-- Incremental by month, following its inputs' months (chained_monthly_state,
+-- macros/incremental_months.sql): a month's rows are its usage segments and
+-- its cloud parts only.
 {%- set monthly = chained_monthly_state() %}
 
 with

@@ -25,8 +25,9 @@
 -- their billing rows (tier provider_reported says whose figure it is); a cell
 -- without billing rows keeps the export's name.
 --
--- Incremental by month like int_bottom_up_emissions_calculated: a month's
--- rows are its cells and its billing rows only (macros/incremental_months.sql).
+-- Incremental by month, following its inputs' months (chained_monthly_state,
+-- macros/incremental_months.sql): a month's rows are its cells and its
+-- billing rows only.
 {%- set monthly = chained_monthly_state() %}
 
 with

@@ -6,17 +6,18 @@
     other months (windows, run histories, cumulative figures) stays a table.
 
     A month's rows depend on two things, each stored beside them:
-    - `month_fingerprint`: the fingerprint of the month's CUR landing
-      partition, as int_aws_cur_line_items_aggregated loaded it
-      (monthly_input_fingerprints); a re-delivered month, the open month with
-      a new day, a restated month changes it;
+    - `month_fingerprint`: the fingerprint of the month's bills
+      (billing_monthly_state): its CUR landing partition, as
+      int_aws_cur_line_items_aggregated loaded it, and its GCP billing and
+      FOCUS rows; a re-delivered month, the open month with a new day, a
+      restated month changes it (the models after the cloud energy combine
+      their inputs' months instead: chained_monthly_state, below);
     - `inputs_fingerprint`: everything else the model reads, for every month
       at once (upstream_inputs_fingerprint): the SQL of every upstream model,
       the seeds' files, the project's macros, the methodology version, and
-      the files of every other landing dataset upstream (org config, GCP
-      billing, FOCUS, ...). A factor, a rule or a formula that changes, or a
-      delivery of another source, changes it: every month is recomputed, as
-      a table would be.
+      the files of every other landing dataset upstream (org config, ...).
+      A factor, a rule or a formula that changes, or a delivery of another
+      source, changes it: every month is recomputed, as a table would be.
     A run recomputes the months whose stored fingerprints differ from the
     current ones (delete+insert on the month), or every month when the inputs
     fingerprint moved; `--full-refresh` rebuilds all; the months of
@@ -26,7 +27,7 @@
     compiling and in unit tests.
 
     A model uses it in three places, with every monthly input filtered:
-        {%- set monthly = cur_monthly_state() -%}      (at the top)
+        {%- set monthly = billing_monthly_state() -%}  (at the top)
         ... from {{ ref('upstream') }} {{ months_filter('month', monthly) }}
         {{ monthly_state_columns('month', monthly) }}  (two columns of the final select)
         {{ stored_in_month_order('month') }}           (after the final select)
@@ -35,18 +36,54 @@
     post_hook="{{ delete_rows_of_other_inputs() }}"). -#}
 
 
-{#- The state of a run of the calling model: the CUR months' fingerprints,
-    the other inputs' fingerprint and the months to recompute (none: all). -#}
-{% macro cur_monthly_state() -%}
-    {{ return(monthly_state(
-        monthly_input_fingerprints(ref('int_aws_cur_line_items_aggregated'), 'billing_month', 'landing_fingerprint'),
-        cur_monthly_sources(),
-    )) }}
+{#- The state of a run of the cloud energy estimate: the billing months'
+    fingerprints, the other inputs' fingerprint and the months to recompute
+    (none: all). A month's fingerprint is that of each bill of the month:
+    the CUR partitions the CUR model stored for it (their files), the GCP
+    billing rows of that usage month and the FOCUS rows of that billing
+    month (the rows of the staging tables, hashed exactly: GCP lands by
+    invoice month, and an invoice holds usage of the month before). -#}
+{% macro billing_monthly_state() -%}
+    {%- set parts = {
+        'aws_cur': monthly_input_fingerprints(ref('int_aws_cur_line_items_aggregated'), 'billing_month', 'landing_fingerprint'),
+    } -%}
+    {%- if execute and not is_unit_test() -%}
+        {%- do parts.update({
+            'gcp_billing': rows_fingerprints_by_month(
+                model_relation('stg_gcp__billing_line_items'), 'usage_month', exact=true),
+            'focus': rows_fingerprints_by_month(
+                model_relation('int_focus_cost_line_items_unioned'), 'billing_month', exact=true),
+        }) -%}
+    {%- endif -%}
+    {{ return(monthly_state(combined_month_fingerprints(parts), billing_monthly_sources())) }}
 {%- endmacro %}
 
-{#- The landing datasets fingerprinted by month in the cloud chain. -#}
-{% macro cur_monthly_sources() -%}
-    {{ return(['aws_cur.line_items']) }}
+{#- The landing datasets fingerprinted by month in the cloud chain (the
+    bills), left out of its inputs fingerprint. -#}
+{% macro billing_monthly_sources() -%}
+    {{ return([
+        'aws_cur.line_items', 'gcp_billing.billing_export', 'aws_focus.cost_line_items', 'focus.cost_line_items',
+    ]) }}
+{%- endmacro %}
+
+{#- {month: fingerprint} from {input name: {month: fingerprint}}: for each
+    month any input holds, the hash of every input's fingerprint of it ('' for
+    an input without it). -#}
+{% macro combined_month_fingerprints(parts) -%}
+    {%- set month_fingerprints = {} -%}
+    {%- for name in parts | sort -%}
+        {%- for month in parts[name] -%}
+            {%- do month_fingerprints.update({month: none}) -%}
+        {%- endfor -%}
+    {%- endfor -%}
+    {%- for month in month_fingerprints | list -%}
+        {%- set month_parts = [] -%}
+        {%- for name in parts | sort -%}
+            {%- do month_parts.append(name ~ '=' ~ parts[name].get(month, '')) -%}
+        {%- endfor -%}
+        {%- do month_fingerprints.update({month: local_md5(month_parts | join(';'))}) -%}
+    {%- endfor -%}
+    {{ return(month_fingerprints) }}
 {%- endmacro %}
 
 
@@ -320,12 +357,12 @@
     run that recomputed every month; rows stored before the model was
     incremental, with no fingerprint) are deleted, as a rebuilt table would
     not hold them. `monthly_sources`: those of the model's monthly state
-    (the CUR's by default). -#}
+    (the bills' by default). -#}
 {% macro delete_rows_of_other_inputs(monthly_sources=none) -%}
     {%- if execute and not is_unit_test() -%}
         {%- set chained = model.config.meta.get('monthly_inputs') -%}
         {%- set inputs_fingerprint = chained_inputs_fingerprint(chained) if chained
-            else upstream_inputs_fingerprint(monthly_sources or cur_monthly_sources()) -%}
+            else upstream_inputs_fingerprint(monthly_sources or billing_monthly_sources()) -%}
         delete from {{ this }}
         where coalesce(inputs_fingerprint, '') != '{{ inputs_fingerprint }}'
     {%- else -%}
@@ -374,7 +411,6 @@
     do. -#}
 {% macro chained_monthly_state() -%}
     {%- set inputs = model.config.meta.get('monthly_inputs', {}) if execute else {} -%}
-    {%- set month_fingerprints = {} -%}
     {%- set parts = {} -%}
     {%- if execute and not is_unit_test() -%}
         {%- for name in inputs.get('models', []) -%}
@@ -384,18 +420,7 @@
             {%- do parts.update({name: rows_fingerprints_by_month(model_relation(name))}) -%}
         {%- endfor -%}
     {%- endif -%}
-    {%- for name in parts | sort -%}
-        {%- for month in parts[name] -%}
-            {%- do month_fingerprints.update({month: none}) -%}
-        {%- endfor -%}
-    {%- endfor -%}
-    {%- for month in month_fingerprints | list -%}
-        {%- set month_parts = [] -%}
-        {%- for name in parts | sort -%}
-            {%- do month_parts.append(name ~ '=' ~ parts[name].get(month, '')) -%}
-        {%- endfor -%}
-        {%- do month_fingerprints.update({month: local_md5(month_parts | join(';'))}) -%}
-    {%- endfor -%}
+    {%- set month_fingerprints = combined_month_fingerprints(parts) -%}
     {%- set inputs_fingerprint = chained_inputs_fingerprint(inputs) -%}
     {{ return({
         'month_fingerprints': month_fingerprints,
@@ -439,12 +464,12 @@
 {%- endmacro %}
 
 {#- {'2025-06-01': '<hash of the month's rows>'} of a table with a `month` column. -#}
-{% macro rows_fingerprints_by_month(relation) -%}
+{% macro rows_fingerprints_by_month(relation, month_column='month', exact=false) -%}
     {%- set fingerprints = {} -%}
     {%- if load_relation(relation) is none -%}
         {{ return(fingerprints) }}
     {%- endif -%}
-    {%- for row in run_query(rows_fingerprints_sql(relation, 'month')) -%}
+    {%- for row in run_query(rows_fingerprints_sql(relation, month_column, exact)) -%}
         {%- do fingerprints.update({row[0]: row[1]}) -%}
     {%- endfor -%}
     {{ return(fingerprints) }}
@@ -465,13 +490,16 @@
     no sort and no text built. Floating-point columns are hashed at single
     precision (7 significant digits): a parallel sum differs in its last bits
     from one run to the next, and must not read as a change (a change below
-    that precision is not one either). -#}
-{% macro rows_fingerprints_sql(relation, group_column) -%}
+    that precision is not one either). `exact`: hashed as stored, for rows
+    read from landing (a bill's cost changed in its eighth digit is a
+    change). -#}
+{% macro rows_fingerprints_sql(relation, group_column, exact=false) -%}
     {%- set values = [] -%}
     {%- for column in adapter.get_columns_in_relation(relation) -%}
         {%- set name = adapter.quote(column.name) -%}
         {%- do values.append(('cast(' ~ name ~ ' as float)')
-            if column.dtype | upper in ('DOUBLE', 'FLOAT', 'REAL', 'FLOAT64', 'FLOAT8', 'FLOAT4') else name) -%}
+            if not exact and column.dtype | upper in ('DOUBLE', 'FLOAT', 'REAL', 'FLOAT64', 'FLOAT8', 'FLOAT4')
+            else name) -%}
     {%- endfor -%}
     {{ return(adapter.dispatch('rows_fingerprints_sql', 'ai_carbon')(relation, group_column, values)) }}
 {%- endmacro %}

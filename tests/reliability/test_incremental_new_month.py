@@ -1,8 +1,10 @@
-"""A night's deliveries recompute the months they reach: a new month of CUR
-(March) and a provider's carbon export of an earlier month (AWS, January,
-two months late). Every monthly model after the CUR one follows its inputs'
-months (chained_monthly_state, dbt_project/macros/incremental_months.sql),
-and the result is that of a full rebuild.
+"""A night's deliveries recompute the months they reach: a new month of
+bills (March's CUR and GCP billing invoice) and a provider's carbon export
+of an earlier month (AWS, January, two months late). The cloud energy
+estimate follows the months of the bills (billing_monthly_state), every
+monthly model after it its inputs' months (chained_monthly_state,
+dbt_project/macros/incremental_months.sql), and the result is that of a
+full rebuild.
 
 fct_emissions' embodied rows run to the latest month of activity data, so
 the new CUR month adds rows to the embodied model for that month.
@@ -30,6 +32,9 @@ from test_incremental import (
 
 MODELS = MONTHLY_MODELS + DOWNSTREAM_MONTHLY_MODELS
 AWS_CARBON = "aws/helio-billing/carbon"
+GCP_MARCH_INVOICE = (
+    "gcp/helio-finops/billing/gcp_billing_export_v1_01ABCD_234567_89EFGH/invoice_month=202503.jsonl"
+)
 # the models after the provider exports (int_provider_emissions_unioned)
 AFTER_PROVIDER_EXPORTS = (
     "int_bottom_up_emissions_calculated",
@@ -42,12 +47,12 @@ AFTER_PROVIDER_EXPORTS = (
 WITHOUT_MARCH = ("int_site_market_factors_calculated", "int_provider_emissions_allocated")
 
 
-def months_of(warehouse, model: str, where: str = "true") -> set[str]:
+def months_of(warehouse, model: str, where: str = "true", column: str = "month") -> set[str]:
     with duckdb.connect(str(warehouse), read_only=True) as con:
         return {
             month
             for (month,) in con.execute(
-                f"select distinct strftime(month, '%Y-%m') from {model} where {where}"
+                f"select distinct strftime({column}, '%Y-%m') from {model} where {where}"
             ).fetchall()
         }
 
@@ -63,18 +68,23 @@ def test_a_nights_deliveries_recompute_the_months_they_reach_and_equal_a_full_re
     assert "2025-02" in embodied_before and "2025-03" not in embodied_before
     aws_reported = "provider = 'aws'"
     assert months_of(warehouse, "int_provider_emissions_unioned", aws_reported) == set()
-    # WHEN AWS delivers March's CUR and January's carbon export (the
-    # organisation a month further) and the nightly build runs
+    # WHEN AWS delivers March's CUR and January's carbon export, and GCP
+    # March's billing invoice (the organisation a month further), and the
+    # nightly build runs
     for part in ("data", "metadata"):
         shutil.copytree(
             later_sources / CUR / part / "BILLING_PERIOD=2025-03",
             workspace.sources / CUR / part / "BILLING_PERIOD=2025-03",
         )
     shutil.copytree(later_sources / AWS_CARBON, workspace.sources / AWS_CARBON)
+    shutil.copyfile(later_sources / GCP_MARCH_INVOICE, workspace.sources / GCP_MARCH_INVOICE)
     workspace.extract("aws_cur", ("2025-03",))
+    workspace.extract("gcp_billing", ("2025-03",))
     workspace.extract("aws_carbon", ("2025-01",))
     workspace.build("nightly")
     assert set(cur_partitions(warehouse)) == {"2025-01", "2025-02", "2025-03"}
+    gcp_usage_months = months_of(warehouse, "stg_gcp__billing_line_items", column="usage_month")
+    assert gcp_usage_months == {"2025-01", "2025-02", "2025-03"}
     assert months_of(warehouse, "int_provider_emissions_unioned", aws_reported) == {"2025-01"}
     # THEN the embodied hardware's rows now run to March
     assert months_of(warehouse, "int_embodied_emissions_calculated") == embodied_before | {

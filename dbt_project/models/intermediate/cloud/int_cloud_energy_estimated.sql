@@ -16,13 +16,14 @@
 -- The row's cost is shared among its parts by their energy.
 --
 -- Incremental by month (macros/incremental_months.sql): a run recomputes the
--- months whose CUR partition int_aws_cur_line_items_aggregated reloaded (a
--- re-delivered or restated month, the open month with a new day) and replaces
--- them whole (delete+insert on month); every month when anything else it
--- reads changed (seeds, org config, another billing source, a model's SQL).
--- The months are independent: a part's energy and cost depend on its own
--- billing row, the seeds and the settings only.
-{%- set monthly = cur_monthly_state() %}
+-- months whose bills changed - the CUR partition int_aws_cur_line_items_aggregated
+-- reloaded (a re-delivered or restated month, the open month with a new day),
+-- the GCP billing rows of a usage month, the FOCUS rows of a billing month -
+-- and replaces them whole (delete+insert on month); every month when anything
+-- else it reads changed (seeds, org config, a model's SQL). The months are
+-- independent: a part's energy and cost depend on its own billing row, the
+-- seeds and the settings only.
+{%- set monthly = billing_monthly_state() %}
 
 with
 

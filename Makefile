@@ -25,7 +25,8 @@ export AI_CARBON_LANDING ?= $(CURDIR)/landing
 export AI_CARBON_WAREHOUSE ?= $(CURDIR)/warehouse/ai_carbon.duckdb
 export AI_CARBON_CONFIG ?= $(CURDIR)/config/org.example.yml
 
-# pytest workers for `make test` (pytest-xdist; one test file per worker at a time)
+# pytest workers for `make test` (pytest-xdist; one test file per worker at a time),
+# and sqlfluff's processes (102 s in one, 72 s in two, on the demo project)
 PYTEST_WORKERS ?= 2
 
 DEMO_FROM ?= 2025-01
@@ -97,7 +98,8 @@ dbt-test: venv
 		AI_CARBON_WAREHOUSE=$(CURDIR)/.ci-work/ai_carbon.duckdb \
 		$(BIN)/dbt build --profiles-dir . --quiet
 	AI_CARBON_LANDING=$(CURDIR)/.ci-work/landing AI_CARBON_WAREHOUSE=$(CURDIR)/.ci-work/ai_carbon.duckdb \
-		$(BIN)/sqlfluff lint dbt_project/models dbt_project/tests --disable-progress-bar
+		$(BIN)/sqlfluff lint dbt_project/models dbt_project/tests --disable-progress-bar \
+		--processes $(PYTEST_WORKERS)
 
 # A benchmark, not a test: generates ROWS CUR 2.0 line items (cached in
 # bench/data/), lands them, times dbt against its limit query, a nightly

@@ -1,7 +1,7 @@
 """Fixtures of the reliability suite.
 
 * ``baseline``: the demo organisation (2025-01..02) landed and built once for
-  the session; never changed by a test.
+  the whole run, pytest-xdist's workers sharing it; never changed by a test.
 * ``workspace``: a private copy of it for one test, to break as it likes.
 * ``later_sources``: the same organisation generated a month further, where
   the late carbon exports of January (AWS) and February (GCP) have arrived.
@@ -11,6 +11,8 @@
 from __future__ import annotations
 
 import contextlib
+import fcntl
+import shutil
 import subprocess
 from pathlib import Path
 
@@ -19,10 +21,22 @@ from harness import Workspace
 
 
 @pytest.fixture(scope="session")
-def baseline(tmp_path_factory) -> Workspace:
-    workspace = Workspace.create(tmp_path_factory.mktemp("baseline"))
-    workspace.extract()
-    workspace.build("baseline")
+def baseline(tmp_path_factory, worker_id) -> Workspace:
+    """The first worker to ask builds it under a lock; the others wait and read it
+    (each worker built its own before: one build, about 40 s, per worker)."""
+    run_folder = tmp_path_factory.getbasetemp()
+    if worker_id != "master":
+        run_folder = run_folder.parent  # shared by the workers of this run
+    workspace = Workspace(run_folder / "baseline")
+    built = run_folder / "baseline.built"
+    with (run_folder / "baseline.lock").open("w") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)
+        if not built.exists():
+            shutil.rmtree(workspace.root, ignore_errors=True)
+            Workspace.create(workspace.root)
+            workspace.extract()
+            workspace.build("baseline")
+            built.touch()
     return workspace
 
 

@@ -59,6 +59,18 @@ def build_dir() -> Path:
     return published_path().parent / ".build"
 
 
+def working_path() -> Path:
+    """Where dbt builds, whatever the run: one path, so dbt's profile (which holds
+    it) is the same from build to build and dbt parses the project partially
+    (it parsed it whole, 5-6 s, on every build when each run built in a folder
+    of its own). Builds hold the writer lock while dbt runs, so one at a time."""
+    return build_dir() / "dbt-working" / published_path().name
+
+
+def _with_wal(path: Path) -> tuple[Path, Path]:
+    return path, path.with_suffix(".duckdb.wal")
+
+
 @contextmanager
 def writer_lock(timeout_s: float = 1800.0) -> Iterator[None]:
     """Hold the single-writer lock; wait up to ``timeout_s``, then fail clearly."""
@@ -192,26 +204,34 @@ def build(run_id: str, settings: Settings | None = None, full_refresh: bool = Fa
     settings = settings or Settings.from_env()
     check_dbt_paths(settings)
     # Same file name as the published warehouse: DuckDB names the catalog after
-    # the file, and dbt writes that name into every view it creates.
+    # the file, and dbt writes that name into every view it creates. dbt builds
+    # at the working path; the built file then moves to the run's own folder,
+    # where it waits for publish().
     target = build_dir() / _safe_name(run_id) / published_path().name
+    working = working_path()
     target.parent.mkdir(parents=True, exist_ok=True)
+    working.parent.mkdir(parents=True, exist_ok=True)
     with writer_lock():
-        for stale in (target, target.with_suffix(".duckdb.wal")):
+        # (a build killed before it ended leaves its working copy)
+        for stale in (*_with_wal(target), *_with_wal(working)):
             stale.unlink(missing_ok=True)
         try:
             # A landing on S3 or GCS is read from a local mirror (transform/landing_sync.py).
             settings = landing_for_dbt(settings, build_dir())
             # Inside the try: a copy cut short (disk full) is removed too.
             if published_path().exists():
-                shutil.copyfile(published_path(), target)
+                shutil.copyfile(published_path(), working)
             _write_json(
                 target.parent / "build.json", {"build": _next_build_number(), "run_id": run_id}
             )
             command = ["build", "--full-refresh"] if full_refresh else ["build"]
-            output = run_dbt(command, target, settings)
+            output = run_dbt(command, working, settings)
+            for built, moved in zip(_with_wal(working), _with_wal(target), strict=True):
+                if built.exists():
+                    os.replace(built, moved)
         except BaseException:
-            target.unlink(missing_ok=True)
-            target.with_suffix(".duckdb.wal").unlink(missing_ok=True)
+            for partial in (*_with_wal(target), *_with_wal(working)):
+                partial.unlink(missing_ok=True)
             raise
     summary = [line for line in output.splitlines() if "PASS=" in line]
     log.info("dbt build done: %s", summary[-1] if summary else "no summary line")

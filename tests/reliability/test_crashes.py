@@ -142,4 +142,6 @@ def test_disk_full_while_copying_the_warehouse_fails_clearly_and_publishes_nothi
     # same bytes, and no partial copy is left to eat the space
     assert failure.value.errno == errno.ENOSPC
     assert sha256(workspace.warehouse) == before
-    assert not (workspace.warehouse.parent / ".build" / "disk-full" / "ai_carbon.duckdb").exists()
+    builds = workspace.warehouse.parent / ".build"
+    assert not (builds / "disk-full" / "ai_carbon.duckdb").exists()
+    assert not (builds / "dbt-working" / "ai_carbon.duckdb").exists()

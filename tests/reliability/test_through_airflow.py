@@ -221,7 +221,7 @@ def night(airflow_db, baseline, later_sources, tmp_path_factory) -> Night:
         # 1. a build killed while dbt writes into its copy
         killed = python("-m", "transform.build", "killed", start_new_session=True)
         wait_for(lambda: (builds / "killed" / "build.json").exists(), 300, "the build to start")
-        wal = builds / "killed" / "ai_carbon.duckdb.wal"
+        wal = builds / "dbt-working" / "ai_carbon.duckdb.wal"  # (transform.build.working_path)
         wait_for(lambda: wal.exists() or killed.poll() is not None, 300, "dbt to write")
         assert killed.poll() is None, "the build ended before it could be killed"
         os.killpg(killed.pid, signal.SIGKILL)

@@ -231,3 +231,67 @@ def test_the_month_filter_keeps_exactly_the_months_given(environment, months, ke
     # AND the filter is made of comparisons, which DuckDB pushes through joins
     if months:
         assert "=" in condition or "between" in condition
+
+
+@pytest.fixture
+def rows_fingerprints(environment):
+    """``rows_fingerprints(con, table, exact)``: {month: fingerprint} of ``table``
+    by ``usage_month``, from the SQL ``rows_fingerprints_sql`` renders, run on DuckDB."""
+
+    def fingerprints(con, table: str, exact: bool) -> dict[str, str]:
+        columns = [
+            SimpleNamespace(name=name, dtype=kind)
+            for name, kind in con.execute(
+                "select column_name, data_type from information_schema.columns "
+                "where table_name = ? order by ordinal_position",
+                [table],
+            ).fetchall()
+        ]
+        rendered = {}
+        module = environment.from_string(MACROS.read_text()).make_module(
+            {
+                "return": _return,
+                "adapter": SimpleNamespace(
+                    get_columns_in_relation=lambda relation: columns,
+                    quote=lambda name: f'"{name}"',
+                    dispatch=lambda name, package: getattr(rendered["module"], "default__" + name),
+                ),
+            }
+        )
+        rendered["module"] = module
+        sql = module.rows_fingerprints_sql(table, "usage_month", exact)
+        return dict(con.execute(str(sql)).fetchall())
+
+    return fingerprints
+
+
+def test_bills_are_fingerprinted_exactly_and_computed_rows_at_single_precision(
+    rows_fingerprints,
+):
+    # GIVEN two months of bills, and the same bills with January's cost
+    # restated in its tenth significant digit (1,234.5 -> 1,234.500001: equal
+    # at single precision, where a float holds about 7 digits)
+    con = duckdb.connect()
+    for table, january_cost in (("bills", 1234.5), ("restated", 1234.500001)):
+        con.execute(
+            f"create table {table} as select * from (values "
+            f"(date '2025-01-01', 'vm', {january_cost}::double), "
+            "(date '2025-01-01', 'disk', 10.25::double), "
+            "(date '2025-02-01', 'vm', 99.0::double)) as t(usage_month, sku, cost)"
+        )
+    # THEN the fingerprint of a month is its rows' count and a hash of them
+    exact = rows_fingerprints(con, "bills", exact=True)
+    assert {month: value.split(":")[0] for month, value in exact.items()} == {
+        "2025-01-01": "2",
+        "2025-02-01": "1",
+    }
+    # AND hashed exactly (bills, billing_monthly_state), the restatement changes
+    # January alone
+    restated = rows_fingerprints(con, "restated", exact=True)
+    assert restated["2025-01-01"] != exact["2025-01-01"]
+    assert restated["2025-02-01"] == exact["2025-02-01"]
+    # AND at single precision (computed rows, whose parallel sums differ in their
+    # last bits from run to run) it is no change
+    assert rows_fingerprints(con, "restated", exact=False) == rows_fingerprints(
+        con, "bills", exact=False
+    )

@@ -389,11 +389,12 @@
 {%- endmacro %}
 
 
-{#- Monthly models after other monthly models (int_it_energy_unioned and the
-    steps after it to the bottom-up emissions), where CUR is not the only
-    monthly input: on-premises GPU usage, Slurm energy and idle energy are
-    monthly too, and a night that lands telemetry or Slurm jobs must not
-    recompute every month of them. The model's config names its inputs:
+{#- Monthly models after other monthly models (every one after the cloud
+    energy estimate: the energy, emissions, allocation and marts), where the
+    bills are not the only monthly input: on-premises GPU usage, Slurm and
+    idle energy, the providers' exports, the embodied hardware are monthly
+    too, and a night that lands one of them must not recompute every month.
+    The model's config names its inputs:
 
         meta={'monthly_inputs': {
             'models': [...],            monthly incremental models it reads by month
@@ -404,7 +405,7 @@
     A month's fingerprint is, for each input model, the fingerprints stored
     with that month's rows (its month and inputs fingerprints: what it was
     computed from), and for each table read by month a hash of that month's
-    rows; the inputs fingerprint covers the rest as for the CUR models, the
+    rows; the inputs fingerprint covers the rest as for the cloud energy, the
     walk upstream stopping at those inputs, plus a hash of each table read
     whole. Every input named must be read by month only (a month's rows from
     that month's rows), as the models' `months_filter` and joins on month

@@ -9,13 +9,16 @@ project in turn, each step a fresh process with its wall and CPU seconds and
 peak RSS (the same measure as ``bench/run.py``):
 
 1. the full build (``dbt run``; seeds loaded and the project parsed
-   beforehand, untimed);
-2. the nightly run after December is read again (other readings of the
-   month, as when the open month gains a day);
-3. a ``dbt run`` with nothing to do;
+   beforehand, untimed), then its data tests (untimed: a first build runs
+   them, and the nightly build's tests start from what they passed);
+2. the nightly build after December is read again (other readings of the
+   month, as when the open month gains a day): the pipeline's nightly
+   command, ``dbt build`` of seeds, models and data tests
+   (``transform/build.py`` ``NIGHTLY_BUILD``);
+3. that build with nothing to do;
 
-and, for the measured project, the issue's baseline for a nightly run:
-``dbt run`` on a new warehouse over a landing that holds only December (its
+and, for the measured project, the issue's baseline for a nightly run: the
+same build on a new warehouse over a landing that holds only December (its
 telemetry and the config), ``month_alone``.
 
 Every project reads the same landing at each step. The figures are set side
@@ -42,9 +45,12 @@ from bench.run import (
     BENCH,
     DATA,
     DBT,
+    EXCLUDE_UNIT_TESTS,
+    NIGHTLY,
     PYTHON,
     ROOT,
     Measured,
+    bench_config,
     duckdb_env,
     measure,
     project_copy,
@@ -95,7 +101,7 @@ class Project:
         self.measured: dict[str, Measured] = {}
 
     def dbt(self, name: str, command: str) -> Measured:
-        argv = [DBT, command, "--project-dir", str(self.project)]
+        argv = [DBT, *command.split(), "--project-dir", str(self.project)]
         run = measure(argv, self.env, self.folder / "logs" / f"{name}.log", cwd=self.project)
         print(f"   {self.label} {name}: {run.seconds:.1f} s ({run.cpu_seconds:.1f} CPU s)")
         return run
@@ -104,8 +110,8 @@ class Project:
         self.dbt("seed", "seed")
         self.dbt("parse", "parse")
 
-    def step(self, name: str) -> None:
-        self.measured[name] = self.dbt(name, "run")
+    def step(self, name: str, command: str = NIGHTLY) -> None:
+        self.measured[name] = self.dbt(name, command)
 
     def figures(self) -> dict:
         return {
@@ -141,7 +147,7 @@ def main() -> None:
         **duckdb_env(),
         "AI_CARBON_LANDING": str(landing),
         "AI_CARBON_SOURCES": str(work / "sources"),
-        "AI_CARBON_CONFIG": str(ROOT / "config" / "org.example.yml"),
+        "AI_CARBON_CONFIG": str(bench_config(work)),
         "PYTHONPATH": str(ROOT),
         "DBT_SEND_ANONYMOUS_USAGE_STATS": "false",
     }
@@ -153,7 +159,9 @@ def main() -> None:
         project.prepare()
     print(f">> full build over {rows:,} device-hours", flush=True)
     for project in projects:
-        project.step("full_build")
+        project.step("full_build", "run")
+        # the first build's data tests, untimed: the nightly build's tests start from them
+        project.dbt("data_tests", f"test {EXCLUDE_UNIT_TESTS}")
     print(f">> {months[-1].label} read again, then the nightly run", flush=True)
     land_telemetry(landing, args.seed + 1, months[-1:])
     for project in projects:
@@ -195,7 +203,9 @@ def main() -> None:
         },
         "note": (
             "ratio: the measured project's seconds over the baseline's, per step; "
-            "nightly: the dbt run after December's telemetry is landed again"
+            "full_build: dbt run; nightly, noop and month_alone: the pipeline's nightly "
+            f"build (dbt {NIGHTLY}, transform/build.py NIGHTLY_BUILD); "
+            "nightly: the build after December's telemetry is landed again"
         ),
     }
     RESULTS.write_text(json.dumps(results, indent=2) + "\n")

@@ -47,6 +47,23 @@ AFTER_PROVIDER_EXPORTS = (
 WITHOUT_MARCH = ("int_site_market_factors_calculated", "int_provider_emissions_allocated")
 
 
+def months_tested(log: str) -> dict[str, str]:
+    """{data test: the months it read} from a build's dbt log."""
+    return dict(re.findall(r"(\w+): months tested: ([^\n\x1b]*)", log))
+
+
+def passed_months(warehouse, test: str) -> set[str]:
+    """The months a data test has passed, as recorded in the warehouse."""
+    with duckdb.connect(str(warehouse), read_only=True) as con:
+        return {
+            month
+            for (month,) in con.execute(
+                "select month_value from tested_months where test_id like ?",
+                [f"test.ai_carbon.{test}.%"],
+            ).fetchall()
+        }
+
+
 def months_of(warehouse, model: str, where: str = "true", column: str = "month") -> set[str]:
     with duckdb.connect(str(warehouse), read_only=True) as con:
         return {
@@ -109,6 +126,22 @@ def test_a_nights_deliveries_recompute_the_months_they_reach_and_equal_a_full_re
         assert {m: v for m, v in after.items() if m not in reached} == {
             m: v for m, v in before[model].items() if m not in reached
         }, model
+    # AND each data test of a monthly relation read the months whose rows the
+    # night changed, no other (dbt_project/macros/tests_follow_months.sql):
+    # the months with rows among those its model recomputed, the landing
+    # partition delivered
+    tested = months_tested(log)
+    assert tested["unique_stg_aws__cur_line_items_cur_line_item_id"] == "2025-03"
+    assert tested["unique_int_aws_cur_line_items_aggregated_cur_line_item_group_id"] == "2025-03"
+    assert tested["unique_int_cloud_energy_estimated_usage_part_id"] == "2025-03-01"
+    assert tested["unique_fct_emissions_emission_id"] == "2025-01-01, 2025-03-01"
+    # (the provider allocation's only rows are January's, new tonight: all it has)
+    assert tested["unique_int_provider_emissions_allocated_allocation_row_id"] == "every month"
+    # AND what they passed is recorded: every month of the rows now (the
+    # embodied hardware's run back to its acquisition)
+    passed = passed_months(warehouse, "unique_fct_emissions_emission_id")
+    assert {month[:7] for month in passed} == months_of(warehouse, "fct_emissions")
+    assert {"2025-01-01", "2025-02-01", "2025-03-01"} <= passed
     # AND January's AWS rows now carry AWS's own figure
     assert months_of(
         warehouse, "fct_emissions", "tier = 'provider_reported' and " + aws_reported
@@ -118,5 +151,7 @@ def test_a_nights_deliveries_recompute_the_months_they_reach_and_equal_a_full_re
     incremental = every_mart_and_view(warehouse)
     incremental_rows = every_row(warehouse, MODELS)
     _full_refresh_figures(workspace)
+    # (a full refresh tests every month again)
+    assert set(months_tested(last_build_log(workspace)).values()) == {"every month"}
     assert every_mart_and_view(warehouse) == incremental
     assert every_row(warehouse, MODELS) == incremental_rows

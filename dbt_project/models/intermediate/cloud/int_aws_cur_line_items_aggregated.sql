@@ -4,6 +4,9 @@
         incremental_strategy='delete+insert',
         unique_key='landing_month',
         on_schema_change='fail',
+        meta={'tests_by_month': {
+            'column': 'landing_month', 'column_type': 'text', 'state_columns': ['landing_fingerprint'],
+        }},
     )
 }}
 -- CUR line items summed to the grain the carbon maths needs, before any join:

@@ -72,7 +72,9 @@
         {{ return(none) }}
     {%- endif -%}
     {%- set spec = tests_by_month_spec(graph.nodes.get(model.attached_node)) -%}
-    {%- if spec is none -%}
+    {#- (compiling a test whose table is not built yet: no state to read) -#}
+    {%- if spec is none or (not spec.get('landing')
+        and load_relation(ref(graph.nodes[model.attached_node].name)) is none) -%}
         {{ return(none) }}
     {%- endif -%}
     {%- set states = month_states(graph.nodes[model.attached_node], spec) -%}

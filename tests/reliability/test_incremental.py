@@ -75,7 +75,9 @@ def test_the_build_copy_starts_from_the_published_warehouse_and_refreshes_only_w
         build_module.build("nightly")
         build_module.build("full", full_refresh=True)
     # THEN both started from the published warehouse; only the second refreshed in full
-    assert seen == [(["build"], "published"), (["build", "--full-refresh"], "published")]
+    nightly = build_module.NIGHTLY_BUILD
+    assert seen == [(nightly, "published"), ([*nightly, "--full-refresh"], "published")]
+    assert nightly[0] == "build"
 
 
 # The cloud chain after the CUR model, and the models after it whose rows of a

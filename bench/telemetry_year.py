@@ -169,7 +169,9 @@ def main() -> None:
     print(">> a run with nothing to do", flush=True)
     for project in projects:
         project.step("noop")
-    print(f">> {months[-1].label} alone: dbt run over a landing of that month", flush=True)
+    print(
+        f">> {months[-1].label} alone: the nightly build over a landing of that month", flush=True
+    )
     alone_landing = work / "landing-month-alone"
     alone_env = {**env, "AI_CARBON_LANDING": str(alone_landing)}
     config = [PYTHON, "-m", "extractors", "config", "-q"]

@@ -786,6 +786,7 @@ class Bench:
 
         peaks = {
             "full_build": build.peak_rss_mb,
+            "full_data_tests": first_tests.peak_rss_mb,
             "incremental_rebuild": rebuild.peak_rss_mb,
             "limit": limit_run.peak_rss_mb,
             "limit_coarse": coarse_run.peak_rss_mb,

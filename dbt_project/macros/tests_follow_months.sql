@@ -2,10 +2,10 @@
 
     The nightly `dbt build` tests what it builds. A generic test (unique,
     not_null, accepted_values, relationships) on a large monthly relation
-    read every month of it, every night: at 10M CUR line items, 36 s of tests
-    after a 14 s run, most of them over months no input had changed. Here a
-    test reads only the months of its relation that it has not passed as they
-    are now:
+    read every month of it, every night: at 10M CUR line items the data tests
+    made a nightly build 36 s where its models took 14 s, most of them
+    reading months no input had changed. Here a test reads only the months
+    of its relation that it has not passed as they are now:
 
     - a month's state is what its rows are made from: the stored
       fingerprints of a monthly incremental model (`month_fingerprint`,
@@ -202,16 +202,16 @@
         select 1
     {%- else -%}
         {%- set record = tested_months_relation() -%}
-        delete from {{ record }}
+        delete from {{ record }} as passed
         where exists (
             select 1 from (
                 {{ tested_rows(rows) }}
             ) as tested
             where
-                tested.test_id = {{ record }}.test_id
+                tested.test_id = passed.test_id
                 and (
-                    tested.test_definition != {{ record }}.test_definition
-                    or tested.month_value = {{ record }}.month_value
+                    tested.test_definition != passed.test_definition
+                    or tested.month_value = passed.month_value
                 )
         );
         insert into {{ record }} (test_id, test_definition, month_value, month_state)

@@ -14,9 +14,9 @@ own peak RSS (``os.wait4``):
    type x region x tags x line item type x month ...), with the same DuckDB
    settings (memory_limit, threads, temp_directory); the limit as first
    defined, on five keys only (account x service x region x usage type x
-   month), is measured beside it (``limit_coarse_*``);
-   After it, the data tests over all of history, untimed in the ratio
-   (``full_build.data_tests_seconds``), as a first build runs them;
+   month), is measured beside it (``limit_coarse_*``); after it, the data
+   tests over all of history, outside the ratio, as a first build runs them
+   (``full_build.data_tests_seconds``);
 2. nightly incremental: the last month is month-to-date; its re-delivery
    with the new day is extracted, then the cost of the pipeline's nightly
    build (``transform/build.py`` ``NIGHTLY_BUILD``: ``dbt build`` of seeds,

@@ -512,10 +512,15 @@ def _land(
     store = landing_store(landing)
     rel = partition_rel(source, dataset, partition)
     landed_file = f"{rel}/{DATA_FILE}"
+    # The checksum is read before the rows: a concurrent load of the month
+    # writes its file before its ledger record, so the rows read next are never
+    # older than the checksum (read the other way round, a load could record
+    # `unchanged` with the rows of the file the other one had just replaced).
+    landed_checksum = store.checksum(source, dataset, partition)
     # On GCS the write below replaces the pointer only if it is still the one
     # this decision was taken on (a concurrent load of the month fails it).
     held, version = store.held(rel)
-    if not force and held is not None and store.checksum(source, dataset, partition) == checksum:
+    if not force and held is not None and landed_checksum == checksum:
         record = LoadRecord(
             source,
             dataset,

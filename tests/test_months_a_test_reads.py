@@ -29,8 +29,8 @@ MODEL = "model.ai_carbon.fct_emissions"
 TEST = "test.ai_carbon.unique_fct_emissions_emission_id.1"
 # the tested model's rows: month, month fingerprint, inputs fingerprint
 ROWS = [("2025-01-01", "jan", "inputs"), ("2025-02-01", "feb", "inputs")]
-# their states, as the macro reads them (min | max of each fingerprint)
-STATES = [("2025-01-01", "jan|jan|inputs|inputs"), ("2025-02-01", "feb|feb|inputs|inputs")]
+# their states, as the incremental models read them (stored_month_states)
+STATES = [("2025-01-01", "jan|jan@inputs|inputs"), ("2025-02-01", "feb|feb@inputs|inputs")]
 
 
 def _tojson(value, default=None, sort_keys=False):
@@ -119,12 +119,12 @@ def test_a_first_run_reads_every_month_and_notes_them(macros):
 def test_a_month_whose_state_changed_is_read_alone(macros):
     # January passed as it is; February passed, then was recomputed from new bills
     passed = [
-        ("2025-01-01", "jan|jan|inputs|inputs", "*"),
-        ("2025-02-01", "feb-before|feb-before|inputs|inputs", "*"),
+        ("2025-01-01", "jan|jan@inputs|inputs", "*"),
+        ("2025-02-01", "feb-before|feb-before@inputs|inputs", "*"),
     ]
     tested = macros(passed=passed).months_a_test_reads()
     assert tested["filter"] == "((month = cast('2025-02-01' as date)) or month is null)"
-    assert tested["note"]["months"] == {"2025-02-01": "feb|feb|inputs|inputs"}
+    assert tested["note"]["months"] == {"2025-02-01": "feb|feb@inputs|inputs"}
 
 
 def test_nothing_changed_reads_no_month(macros):
@@ -154,15 +154,15 @@ def test_the_end_of_a_run_records_the_months_of_the_tests_that_passed(macros):
     # passed, the other failed
     module = macros(
         passed=[
-            ("2025-01-01", "jan|jan|inputs|inputs", "older"),
-            ("2025-02-01", "feb-before|feb-before|inputs|inputs", "older"),
+            ("2025-01-01", "jan|jan@inputs|inputs", "older"),
+            ("2025-02-01", "feb-before|feb-before@inputs|inputs", "older"),
         ]
     )
     definition = module.test_definition_fingerprint()
     con = module.warehouse
     other = "test.ai_carbon.not_null_fct_emissions_month.2"
     con.execute(
-        f"insert into tested_months values ('{other}', 'other', '2025-01-01', 'jan|jan|inputs|inputs')"
+        f"insert into tested_months values ('{other}', 'other', '2025-01-01', 'jan|jan@inputs|inputs')"
     )
     compiled = module.get_where_subquery("fct_emissions")
     # (under its older definition nothing counts: it reads every month)
@@ -184,9 +184,9 @@ def test_the_end_of_a_run_records_the_months_of_the_tests_that_passed(macros):
     # untouched
     assert sorted(con.execute("select * from tested_months").fetchall()) == sorted(
         [
-            (TEST, definition, "2025-01-01", "jan|jan|inputs|inputs"),
-            (TEST, definition, "2025-02-01", "feb|feb|inputs|inputs"),
-            (other, "other", "2025-01-01", "jan|jan|inputs|inputs"),
+            (TEST, definition, "2025-01-01", "jan|jan@inputs|inputs"),
+            (TEST, definition, "2025-02-01", "feb|feb@inputs|inputs"),
+            (other, "other", "2025-01-01", "jan|jan@inputs|inputs"),
         ]
     )
 
@@ -196,8 +196,8 @@ def test_a_test_that_read_one_month_keeps_the_others_it_passed(macros):
     # recomputed; the test reads February alone and passes
     module = macros(
         passed=[
-            ("2025-01-01", "jan|jan|inputs|inputs", "*"),
-            ("2025-02-01", "feb-before|feb-before|inputs|inputs", "*"),
+            ("2025-01-01", "jan|jan@inputs|inputs", "*"),
+            ("2025-02-01", "feb-before|feb-before@inputs|inputs", "*"),
         ]
     )
     compiled = module.get_where_subquery("fct_emissions")
@@ -209,6 +209,6 @@ def test_a_test_that_read_one_month_keeps_the_others_it_passed(macros):
     # THEN January is kept as it was and February is recorded as it is now
     definition = module.test_definition_fingerprint()
     assert sorted(module.warehouse.execute("select * from tested_months").fetchall()) == [
-        (TEST, definition, "2025-01-01", "jan|jan|inputs|inputs"),
-        (TEST, definition, "2025-02-01", "feb|feb|inputs|inputs"),
+        (TEST, definition, "2025-01-01", "jan|jan@inputs|inputs"),
+        (TEST, definition, "2025-02-01", "feb|feb@inputs|inputs"),
     ]

@@ -29,8 +29,8 @@
     Which relations: a model configured with `meta.tests_by_month`
     ({'column': <month column>, 'landing': [source, table, partition key]}
     for a staging view over a partitioned landing dataset, or
-    {'column': ..., 'state_columns': [...], 'column_type': 'text' if the
-    month is not a date} for a table), and every
+    {'column': ..., 'fingerprint': <its fingerprint column>, 'column_type':
+    'text' if the month is not a date} for a table), and every
     incremental model keyed on `month` (the monthly models, with their two
     fingerprint columns). Tests of other relations read them whole. Singular
     tests (tests/*.sql) are not filtered. -#}
@@ -72,9 +72,7 @@
         {{ return(none) }}
     {%- endif -%}
     {%- set spec = tests_by_month_spec(graph.nodes.get(model.attached_node)) -%}
-    {#- (compiling a test whose table is not built yet: no state to read) -#}
-    {%- if spec is none or (not spec.get('landing')
-        and load_relation(ref(graph.nodes[model.attached_node].name)) is none) -%}
+    {%- if spec is none -%}
         {{ return(none) }}
     {%- endif -%}
     {%- set states = month_states(graph.nodes[model.attached_node], spec) -%}
@@ -113,8 +111,9 @@
 {%- endmacro %}
 
 
-{#- How a model's tests follow its months ({'column', 'landing' or
-    'state_columns'}), or none when they read it whole. -#}
+{#- How a model's tests follow its months ({'column', and 'landing' or
+    'fingerprint'; neither for a monthly model's two fingerprints}), or none
+    when they read it whole. -#}
 {% macro tests_by_month_spec(node) -%}
     {%- if node is none or node.resource_type != 'model' -%}
         {{ return(none) }}
@@ -124,33 +123,23 @@
         {{ return(spec) }}
     {%- endif -%}
     {%- if node.config.materialized == 'incremental' and node.config.unique_key == 'month' -%}
-        {{ return({'column': 'month', 'state_columns': ['month_fingerprint', 'inputs_fingerprint']}) }}
+        {{ return({'column': 'month'}) }}
     {%- endif -%}
     {{ return(none) }}
 {%- endmacro %}
 
 
-{#- {month value (as text): state} of the tested relation now. -#}
+{#- {month value (as text): state} of the tested relation now (none stored
+    when it is not built yet, compiling alone: it is then read whole), read
+    as the incremental models read their inputs' states
+    (macros/incremental_months.sql, macros/landing.sql). -#}
 {% macro month_states(node, spec) -%}
     {%- if spec.get('landing') -%}
         {{ return(landing_partition_fingerprints(spec.landing[0], spec.landing[1], spec.landing[2])) }}
+    {%- elif spec.get('fingerprint') -%}
+        {{ return(monthly_input_fingerprints(ref(node.name), spec.column, spec.fingerprint)) }}
     {%- endif -%}
-    {%- set query -%}
-        select
-            cast({{ spec.column }} as {{ dbt.type_string() }}) as month_value,
-            {%- for column in spec.state_columns %}
-            coalesce(min({{ column }}), '') || '|' || coalesce(max({{ column }}), ''){{ " || '|' ||" if not loop.last }}
-            {%- endfor %}
-            as month_state
-        from {{ ref(node.name) }}
-        where {{ spec.column }} is not null
-        group by {{ spec.column }}
-    {%- endset -%}
-    {%- set states = {} -%}
-    {%- for row in run_query(query) -%}
-        {%- do states.update({row[0]: row[1]}) -%}
-    {%- endfor -%}
-    {{ return(states) }}
+    {{ return(stored_month_states(ref(node.name))) }}
 {%- endmacro %}
 
 

@@ -5,7 +5,7 @@
         unique_key='landing_month',
         on_schema_change='fail',
         meta={'tests_by_month': {
-            'column': 'landing_month', 'column_type': 'text', 'state_columns': ['landing_fingerprint'],
+            'column': 'landing_month', 'column_type': 'text', 'fingerprint': 'landing_fingerprint',
         }},
     )
 }}

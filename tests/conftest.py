@@ -4,7 +4,9 @@ Airflow reads its configuration when first imported, so the environment is
 set here, before any test module imports it.
 """
 
+import atexit
 import os
+import shutil
 import tempfile
 from pathlib import Path
 
@@ -14,6 +16,10 @@ from helpers import BIN, ROOT, run
 
 _AIRFLOW_HOME = Path(tempfile.mkdtemp(prefix="ai-carbon-airflow-"))
 _SCRATCH = Path(tempfile.mkdtemp(prefix="ai-carbon-tests-"))
+# Removed when this process ends (each xdist worker has its own): a `make test`
+# left both behind, a few MB a run.
+for _folder in (_AIRFLOW_HOME, _SCRATCH):
+    atexit.register(shutil.rmtree, _folder, ignore_errors=True)
 os.environ.update(
     # never the project's own frozen disclosures or reports
     AI_CARBON_DISCLOSURES=str(_SCRATCH / "disclosures"),

@@ -19,16 +19,19 @@ own peak RSS (``os.wait4``):
    (``full_build.data_tests_seconds``);
 2. nightly incremental: the last month is month-to-date; its re-delivery
    with the new day is extracted, then the cost of the pipeline's nightly
-   build (``transform/build.py`` ``NIGHTLY_BUILD``: ``dbt build`` of seeds,
-   models and data tests, whose tests read the months the run changed; the
-   CUR model reloads that partition only, the cloud chain after it
-   recomputes that month only) is set against building that partition alone:
+   build (``transform/build.py`` build(): the copy of the published
+   warehouse it starts from, ``incremental.copy_seconds``, then
+   ``NIGHTLY_BUILD``, ``dbt build`` of seeds, models and data tests, whose
+   tests read the months the run changed; the CUR model reloads that
+   partition only, the cloud chain after it recomputes that month only) is
+   set against building that partition alone:
    the same build over a landing that holds only that month of every dataset
    partitioned by month (CUR and the DCGM telemetry, which the bench lands
    for that month; ``incremental.ratio``, the issue's definition), and the
    limit query over that partition (``incremental.ratio_to_limit``, a raw
    DuckDB scan, not our build); then the build once more with nothing to do
-   (``incremental.noop_dbt_seconds``): dbt's fixed cost per run (parsing the
+   (``incremental.noop_seconds``, dbt's part ``noop_dbt_seconds``): the
+   copy, and dbt's fixed cost per run (parsing the
    manifest, one round trip per model, the landing checks), in every figure
    above whatever data it reads;
 3. pandas: the same estimation written as a user would
@@ -249,6 +252,35 @@ def cmd_limit(args: argparse.Namespace) -> None:
         f"select count(*), sum({measure_column}) from {table}"
     ).fetchone()
     print(json.dumps({"seconds": seconds, "cpu_seconds": cpu, "groups": groups, "rows": int(rows)}))
+
+
+def cmd_copy_published(args: argparse.Namespace) -> None:
+    """The copy every pipeline build starts with (``transform/build.py`` build()).
+
+    The warehouse is taken as the published one (renamed aside) and copied
+    back to its own path by the pipeline's ``copy_warehouse``, so dbt then
+    builds on the copy at the path it always builds at; the published file is
+    then dropped, as publish() replaces it."""
+    from transform.build import copy_warehouse
+
+    working = Path(args.warehouse)
+    published = working.with_name(f"published-{working.name}")
+    os.replace(working, published)
+    started = time.perf_counter()
+    how = copy_warehouse(published, working)
+    # Written to disk inside the figure: in the pipeline dbt's first checkpoint
+    # syncs the copy's pages (the bench syncs the disk before each step).
+    with working.open("rb+") as handle:
+        os.fsync(handle.fileno())
+    seconds = time.perf_counter() - started
+    published.unlink()
+    print(json.dumps({"seconds": seconds, "how": how, "mb": working.stat().st_size / 2**20}))
+
+
+def copy_published(warehouse: Path, env: dict[str, str], logs: Path, name: str = "") -> dict:
+    """``cmd_copy_published`` in a process of its own: its seconds, how, and MB."""
+    argv = [PYTHON, __file__, "copy-published", "--warehouse", str(warehouse)]
+    return measure(argv, env, logs / f"{name or 'build'}-copy.log", cwd=ROOT).json()
 
 
 def _cpu_seconds() -> float:
@@ -516,6 +548,12 @@ class Bench:
         argv = [DBT, *command.split(), "--project-dir", str(self.project)]
         return measure(argv, env, self.logs / f"{name}.log", cwd=self.project)
 
+    def nightly(self, name: str, landing: Path, warehouse: Path) -> tuple[Measured, dict]:
+        """The pipeline's nightly build: the copy of the published warehouse it
+        starts from (as ``transform/build.py`` makes it), then ``dbt NIGHTLY``."""
+        copy = copy_published(warehouse, self.env, self.logs, name)
+        return self.dbt(name, NIGHTLY, landing, warehouse), copy
+
     def prepared_warehouse(self, name: str, landing: Path) -> Path:
         """A warehouse with the seeds loaded and the project parsed (both untimed)."""
         warehouse = self.work / name / "ai_carbon.duckdb"
@@ -712,25 +750,36 @@ class Bench:
             "extract-redelivered", "-m", "extractors", "aws_cur", "--month", self.last, "-q"
         )
         month_rows = landed_rows(self.landing, self.last)
-        rebuild = self.dbt("incremental-build", NIGHTLY, self.landing, warehouse)
+        rebuild, rebuild_copy = self.nightly("incremental-build", self.landing, warehouse)
         single_run, single = self.limit(
             "limit-one-month",
             str(self.landing / "aws_cur" / "line_items" / f"month={self.last}" / "*.parquet"),
         )
         one_landing = self.one_month_landing(self.last)
         one_warehouse = self.prepared_warehouse("one-month", one_landing)
-        one_build = self.dbt("one-month-build", NIGHTLY, one_landing, one_warehouse)
-        noop = self.dbt("noop-build", NIGHTLY, self.landing, warehouse)
+        one_build, one_copy = self.nightly("one-month-build", one_landing, one_warehouse)
+        noop, noop_copy = self.nightly("noop-build", self.landing, warehouse)
+        nightly_seconds = rebuild_copy["seconds"] + rebuild.seconds
+        one_seconds = one_copy["seconds"] + one_build.seconds
         results["incremental"] = {
             "month": self.last,
             "month_rows": month_rows,
             "history_rows": landed_rows(self.landing),
             "extract_seconds": round(extract_month.seconds, 2),
-            "full_rebuild_seconds": round(rebuild.seconds, 2),
+            "full_rebuild_seconds": round(nightly_seconds, 2),
+            "full_rebuild_dbt_seconds": round(rebuild.seconds, 2),
+            "copy_seconds": round(rebuild_copy["seconds"], 2),
+            "copy_method": rebuild_copy["how"],
+            "warehouse_mb": round(rebuild_copy["mb"]),
             "single_partition_seconds": round(single["seconds"], 3),
+            "single_partition_build_seconds": round(one_seconds, 2),
             "single_partition_dbt_seconds": round(one_build.seconds, 2),
-            "ratio": round(rebuild.seconds / one_build.seconds, 2),
-            "ratio_to_limit": round(rebuild.seconds / single["seconds"], 1),
+            "single_partition_copy_seconds": round(one_copy["seconds"], 3),
+            "single_partition_warehouse_mb": round(one_copy["mb"]),
+            "ratio": round(nightly_seconds / one_seconds, 2),
+            "ratio_dbt_only": round(rebuild.seconds / one_build.seconds, 2),
+            "ratio_to_limit": round(nightly_seconds / single["seconds"], 1),
+            "noop_seconds": round(noop_copy["seconds"] + noop.seconds, 2),
             "noop_dbt_seconds": round(noop.seconds, 2),
             "noop_dbt_cpu_seconds": round(noop.cpu_seconds, 2),
             "peak_rss_mb": round(rebuild.peak_rss_mb),
@@ -742,15 +791,19 @@ class Bench:
             "ratio_cpu": round(rebuild.cpu_seconds / one_build.cpu_seconds, 2),
             "ratio_to_limit_cpu": round(rebuild.cpu_seconds / single["cpu_seconds"], 1),
             "load_average_at_start": round(rebuild.load_average, 2),
-            "command": f"dbt {NIGHTLY}",
+            "command": f"copy of the published warehouse, then dbt {NIGHTLY}",
             "target": (
                 "ratio <= 1.3: nightly build / the same build over a landing holding only "
                 "that partition (history never rescanned)"
             ),
             "note": (
-                "each figure is the pipeline's nightly command (transform/build.py "
-                "NIGHTLY_BUILD: seeds, models and data tests; the data tests read the months "
-                "the run changed), measured with dbt run up to round 14. "
+                "each figure is the pipeline's nightly build (transform/build.py build()): "
+                "the copy of the published warehouse it starts from (copy_seconds, "
+                "copy_warehouse: a clone on a filesystem with copy-on-write clones, a copy "
+                "on others), then NIGHTLY_BUILD (seeds, models and data tests; the data "
+                "tests read the months the run changed). The *_dbt_* figures and "
+                "ratio_dbt_only leave the copy out, as every figure did up to round 15; "
+                "ratio_cpu is dbt's alone. Measured with dbt run up to round 14. "
                 "full_rebuild_seconds is the nightly build after the re-delivery: the CUR "
                 "model reloads only the re-delivered partition and the cloud chain after it "
                 "(energy estimate, IT energy, location, bottom-up emissions) and the models "
@@ -886,8 +939,9 @@ def summary(results: dict) -> dict:
                 "ratio_to_limit",
                 "full_rebuild_seconds",
                 "single_partition_seconds",
-                "single_partition_dbt_seconds",
-                "noop_dbt_seconds",
+                "single_partition_build_seconds",
+                "copy_seconds",
+                "noop_seconds",
             )
         },
         "pandas": {
@@ -923,9 +977,11 @@ def table(results: dict) -> str:
         f"{'  limit on 5 keys only (as first defined)':<44}{full['limit_coarse_seconds']:>10.2f}",
         f"{'nightly build after re-delivery':<44}{inc['full_rebuild_seconds']:>10.2f}"
         f"{'':>13}{inc['peak_rss_mb']:>13,}",
+        f"{'  of which the warehouse copy (' + str(inc['warehouse_mb']) + ' MB)':<44}"
+        f"{inc['copy_seconds']:>10.2f}",
         f"{'  that month alone (limit query)':<44}{inc['single_partition_seconds']:>10.3f}",
-        f"{'  that month alone (nightly build)':<44}{inc['single_partition_dbt_seconds']:>10.2f}",
-        f"{'  nightly build with nothing to do':<44}{inc['noop_dbt_seconds']:>10.2f}",
+        f"{'  that month alone (nightly build)':<44}{inc['single_partition_build_seconds']:>10.2f}",
+        f"{'  nightly build with nothing to do':<44}{inc['noop_seconds']:>10.2f}",
         f"{pandas_label:<44}{pandas['seconds']:>10.2f}"
         f"{pandas['rows_per_second']:>13,}{pandas['peak_rss_mb']:>13,}",
         f"{'extract: local files (12 months)':<44}{ext['local_files']['seconds']:>10.2f}"
@@ -942,7 +998,8 @@ def table(results: dict) -> str:
         f"to the 5-key limit: {full['ratio_to_limit_coarse']:.3f}]",
         f"incremental ratio {inc['ratio']} "
         "(vs the nightly build of that month alone; target <= 1.3): "
-        f"{verdict[inc['met']]}  [CPU seconds: {inc['ratio_cpu']}; "
+        f"{verdict[inc['met']]}  [without the copy: {inc['ratio_dbt_only']}; "
+        f"dbt's CPU seconds: {inc['ratio_cpu']}; "
         f"vs the one-month limit query: {inc['ratio_to_limit']}]",
         f"pandas speedup {pandas['speedup']}x (target >= 10x at 10M rows): "
         f"{verdict[pandas['met']]}  [CPU seconds: {pandas['speedup_cpu']}x]; "
@@ -981,6 +1038,8 @@ def main() -> None:
     bq = commands.add_parser("extract-bigquery")
     bq.add_argument("--work", required=True)
     bq.add_argument("--rows", type=int, required=True)
+    copy = commands.add_parser("copy-published")
+    copy.add_argument("--warehouse", required=True)
     parser.add_argument("--rows", type=int, default=1_000_000)
     parser.add_argument("--seed", type=int, default=42)
     parser.add_argument("--project", default="worktree")
@@ -993,6 +1052,7 @@ def main() -> None:
         "land-telemetry": cmd_land_telemetry,
         "extract-s3": cmd_extract_s3,
         "extract-bigquery": cmd_extract_bigquery,
+        "copy-published": cmd_copy_published,
     }
     if args.command:
         handlers[args.command](args)

@@ -75,8 +75,9 @@ def working_path() -> Path:
     return build_dir() / "dbt-working" / published_path().name
 
 
-# copy_file_range's answers when it cannot copy these two files at all: not on
-# this OS (no attribute), not between these filesystems, not for this file.
+# copy_file_range's answers when it cannot copy these two files at all: not
+# between these filesystems (EXDEV), not in this kernel (ENOSYS), not for
+# these files (EOPNOTSUPP, EINVAL). Another OS has no copy_file_range at all.
 _NO_KERNEL_COPY = {errno.EXDEV, errno.ENOSYS, errno.EOPNOTSUPP, errno.EINVAL}
 
 

@@ -27,18 +27,32 @@ def published(tmp_path: Path) -> Path:
     return path
 
 
+@pytest.fixture
+def kernel_copying_one_mb_a_call(monkeypatch):
+    """``copy_file_range`` copying at most 1 MB a call, the disk filling at the
+    call numbered ``disk_full_at`` (if any); returns the list of its calls."""
+
+    def install(disk_full_at: int | None = None) -> list[int]:
+        real = os.copy_file_range
+        calls: list[int] = []
+
+        def one_mb_at_a_time(source, destination, count, *args):
+            calls.append(count)
+            if len(calls) == disk_full_at:
+                raise OSError(errno.ENOSPC, "No space left on device")
+            return real(source, destination, min(count, MB), *args)
+
+        monkeypatch.setattr(os, "copy_file_range", one_mb_at_a_time)
+        return calls
+
+    return install
+
+
 def test_the_kernel_copies_it_byte_for_byte_in_as_many_calls_as_it_takes(
-    published, tmp_path, monkeypatch
+    published, tmp_path, kernel_copying_one_mb_a_call
 ):
     # GIVEN a kernel that copies at most 1 MB a call (a 3 MB file: four calls)
-    real = os.copy_file_range
-    calls = []
-
-    def one_mb_at_a_time(source, destination, count, *args):
-        calls.append(count)
-        return real(source, destination, min(count, MB), *args)
-
-    monkeypatch.setattr(os, "copy_file_range", one_mb_at_a_time)
+    calls = kernel_copying_one_mb_a_call()
     working = tmp_path / "working.duckdb"
     working.write_bytes(b"a stale working copy, longer than nothing")
     # WHEN the warehouse is copied
@@ -70,19 +84,10 @@ def test_without_copy_file_range_at_all_shutil_copies(published, tmp_path, monke
 
 
 def test_a_copy_that_fails_part_way_raises_and_is_not_finished_another_way(
-    published, tmp_path, monkeypatch
+    published, tmp_path, monkeypatch, kernel_copying_one_mb_a_call
 ):
     # GIVEN a disk that fills after the first megabyte
-    real = os.copy_file_range
-    calls = []
-
-    def disk_fills(source, destination, count, *args):
-        calls.append(count)
-        if len(calls) > 1:
-            raise OSError(errno.ENOSPC, "No space left on device")
-        return real(source, destination, min(count, MB), *args)
-
-    monkeypatch.setattr(os, "copy_file_range", disk_fills)
+    kernel_copying_one_mb_a_call(disk_full_at=2)
     monkeypatch.setattr(shutil, "copyfile", lambda *a, **k: pytest.fail("copied again"))
     # WHEN the warehouse is copied, THEN the error is the disk's
     with pytest.raises(OSError) as failure:

@@ -55,6 +55,7 @@ from bench.run import (
     copy_published,
     duckdb_env,
     measure,
+    pipeline_seconds,
     project_copy,
 )
 
@@ -121,25 +122,22 @@ class Project:
         self.measured[name] = self.dbt(name, command)
 
     def seconds(self, step: str) -> float:
-        """The step as the pipeline pays it: the copy (if any), then dbt."""
-        return self.copies.get(step, {}).get("seconds", 0.0) + self.measured[step].seconds
+        return pipeline_seconds(self.measured[step], self.copies.get(step))
 
     def figures(self) -> dict:
-        return {
-            "project": self.label,
-            **{
-                step: {
-                    "seconds": round(self.seconds(step), 2),
-                    "dbt_seconds": round(run.seconds, 2),
-                    "copy_seconds": round(self.copies.get(step, {}).get("seconds", 0.0), 2),
-                    "warehouse_mb": round(self.copies.get(step, {}).get("mb", 0.0)),
-                    "cpu_seconds": round(run.cpu_seconds, 2),
-                    "peak_rss_mb": round(run.peak_rss_mb),
-                    "load_average_at_start": round(run.load_average, 2),
-                }
-                for step, run in self.measured.items()
-            },
-        }
+        figures: dict = {"project": self.label}
+        for step, run in self.measured.items():
+            figures[step] = {
+                "seconds": round(self.seconds(step), 2),
+                "dbt_seconds": round(run.seconds, 2),
+                "cpu_seconds": round(run.cpu_seconds, 2),
+                "peak_rss_mb": round(run.peak_rss_mb),
+                "load_average_at_start": round(run.load_average, 2),
+            }
+            if step in self.copies:  # (the full build starts from nothing)
+                figures[step]["copy_seconds"] = round(self.copies[step]["seconds"], 2)
+                figures[step]["warehouse_mb"] = round(self.copies[step]["mb"])
+        return figures
 
 
 def main() -> None:

@@ -162,8 +162,12 @@ def _run(client: Any, sql: str, parameters: list, what: str) -> list[dict]:
     retry = bigquery.DEFAULT_RETRY.with_timeout(RETRY_TIMEOUT)
     try:
         job = client.query(sql, job_config=config, retry=retry, job_retry=None)
+        # row[key], not row.items(): items() deep-copies every value (and a
+        # billing row is a dozen nested records), a third of the read's time;
+        # to_json_value builds new containers, so nothing is shared with the row.
+        # (Iterating a Row yields its values, hence keys().)
         return [
-            {key: to_json_value(value) for key, value in row.items()}
+            {key: to_json_value(row[key]) for key in row.keys()}  # noqa: SIM118
             for row in job.result(page_size=PAGE_SIZE, retry=retry)
         ]
     except (auth_x.DefaultCredentialsError, auth_x.RefreshError) as exc:

@@ -101,44 +101,48 @@ def main() -> None:
     from transform.landing_sync import sync
 
     work = Path(tempfile.mkdtemp(prefix="ai-carbon-bench-s3-"))
-    generate(work / "sources", start_month="2025-01", months=args.months)
-    last = f"2025-{args.months:02d}" if args.months <= 12 else None
-    os.environ["AI_CARBON_SOURCES"] = str(work / "sources")
-    os.environ["AI_CARBON_CONFIG"] = str(ROOT / "config" / "org.example.yml")
-    with s3_bucket() if args.store == "s3" else gcs_bucket() as bucket_keys:
-        for landing in (url, str(work / "landing")):
-            os.environ["AI_CARBON_LANDING"] = landing
-            started = time.perf_counter()
-            try:
-                extract(["all", "--from-month", "2025-01", "--to-month", last or "2025-12"])
-            except SystemExit as exit_:
-                if exit_.code:
-                    raise
-            print(f"extract to {landing}: {time.perf_counter() - started:.1f} s", file=sys.stderr)
-        keys = bucket_keys()
-        pointers = sum(key.endswith("/_current.json") for key in keys)
-        print(f"in {url}: {len(keys)} objects, {pointers} partitions", file=sys.stderr)
-        mirror = work / "mirror"
-        for label in ("first sync", "second sync"):
+    try:
+        generate(work / "sources", start_month="2025-01", months=args.months)
+        last = f"2025-{args.months:02d}" if args.months <= 12 else None
+        os.environ["AI_CARBON_SOURCES"] = str(work / "sources")
+        os.environ["AI_CARBON_CONFIG"] = str(ROOT / "config" / "org.example.yml")
+        with s3_bucket() if args.store == "s3" else gcs_bucket() as bucket_keys:
+            for landing in (url, str(work / "landing")):
+                os.environ["AI_CARBON_LANDING"] = landing
+                started = time.perf_counter()
+                try:
+                    extract(["all", "--from-month", "2025-01", "--to-month", last or "2025-12"])
+                except SystemExit as exit_:
+                    if exit_.code:
+                        raise
+                seconds = time.perf_counter() - started
+                print(f"extract to {landing}: {seconds:.1f} s", file=sys.stderr)
+            keys = bucket_keys()
+            pointers = sum(key.endswith("/_current.json") for key in keys)
+            print(f"in {url}: {len(keys)} objects, {pointers} partitions", file=sys.stderr)
+            mirror = work / "mirror"
+            for label in ("first sync", "second sync"):
+                started = time.perf_counter()
+                result = sync(url, mirror)
+                print(f"{label}: {time.perf_counter() - started:.2f} s, {result.describe()}")
+            differs = differing(work / "landing", mirror)
+            print(f"mirror differs from the local landing in: {differs}")
+            replaced = "slurm/jobs/month=2025-01"
+            table = pq.read_table(mirror / replaced / "part-0.parquet")
+            land_table(
+                url,
+                source="slurm",
+                dataset="jobs",
+                partition="month=2025-01",
+                inputs=["bench"],
+                table=table.slice(1),
+            )
             started = time.perf_counter()
             result = sync(url, mirror)
-            print(f"{label}: {time.perf_counter() - started:.2f} s, {result.describe()}")
-        print(f"mirror differs from the local landing in: {differing(work / 'landing', mirror)}")
-        replaced = "slurm/jobs/month=2025-01"
-        table = pq.read_table(mirror / replaced / "part-0.parquet")
-        land_table(
-            url,
-            source="slurm",
-            dataset="jobs",
-            partition="month=2025-01",
-            inputs=["bench"],
-            table=table.slice(1),
-        )
-        started = time.perf_counter()
-        result = sync(url, mirror)
-        print(f"after replacing {replaced}: {time.perf_counter() - started:.2f} s, ", end="")
-        print(result.describe())
-    shutil.rmtree(work, ignore_errors=True)
+            print(f"after replacing {replaced}: {time.perf_counter() - started:.2f} s, ", end="")
+            print(result.describe())
+    finally:
+        shutil.rmtree(work, ignore_errors=True)
 
 
 if __name__ == "__main__":

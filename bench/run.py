@@ -80,6 +80,11 @@ DBT = str(Path(sys.executable).with_name("dbt"))
 sys.path.insert(0, str(ROOT))
 
 from transform.build import NIGHTLY_BUILD  # noqa: E402
+from transform.nightly_selection import (  # noqa: E402
+    build_record,
+    selection_arguments,
+    source_fingerprints,
+)
 
 PANDAS_MAX_ROWS = 10_000_000
 # what the pipeline runs every night: seeds, models and data tests
@@ -286,6 +291,37 @@ def copy_published(warehouse: Path, env: dict[str, str], logs: Path, name: str =
 def pipeline_seconds(run: Measured, copy: dict | None = None) -> float:
     """A build as the pipeline pays it: the copy it starts from (if any), then dbt."""
     return (copy or {}).get("seconds", 0.0) + run.seconds
+
+
+def combined(first: Measured, then: Measured) -> Measured:
+    """Two steps run one after the other, as one figure."""
+    return Measured(
+        seconds=first.seconds + then.seconds,
+        peak_rss_mb=max(first.peak_rss_mb, then.peak_rss_mb),
+        stdout=then.stdout,
+        cpu_seconds=first.cpu_seconds + then.cpu_seconds,
+        load_average=first.load_average,
+    )
+
+
+def nightly_command(target: Path, state: Path) -> tuple[str, dict[str, str]]:
+    """The pipeline's nightly dbt command (``transform/build.py``
+    ``nightly_command``) for a project just parsed into ``target``: every
+    node, or what changed since the build recorded in ``state`` and all after
+    it; and the sources' fingerprints to record once it has run."""
+    fingerprints = source_fingerprints(json.loads((target / "manifest.json").read_text()))
+    record = state / "record.json"
+    published = json.loads(record.read_text()) if record.is_file() else {}
+    selection = selection_arguments(published, fingerprints, state / "manifest.json")
+    return " ".join([NIGHTLY, *selection]), fingerprints
+
+
+def record_published(target: Path, state: Path, fingerprints: dict[str, str]) -> None:
+    """What ``transform/build.py`` publish() keeps for the next build: the
+    build's manifest and its sources' fingerprints."""
+    state.mkdir(parents=True, exist_ok=True)
+    shutil.copyfile(target / "manifest.json", state / "manifest.json")
+    (state / "record.json").write_text(json.dumps(build_record(fingerprints)))
 
 
 def nightly_figures(
@@ -591,9 +627,16 @@ class Bench:
 
     def nightly(self, name: str, landing: Path, warehouse: Path) -> tuple[Measured, dict]:
         """The pipeline's nightly build: the copy of the published warehouse it
-        starts from (as ``transform/build.py`` makes it), then ``dbt NIGHTLY``."""
+        starts from (as ``transform/build.py`` makes it), then ``dbt parse``
+        and ``dbt NIGHTLY`` of what changed since the last build (every node
+        for a first build): the dbt figure is the two."""
         copy = copy_published(warehouse, self.env, self.logs, name)
-        return self.dbt(name, NIGHTLY, landing, warehouse), copy
+        target = warehouse.parent / "dbt-target"
+        parse = self.dbt(f"{name}-parse", "parse", landing, warehouse)
+        command, fingerprints = nightly_command(target, warehouse.parent / "published-state")
+        build = self.dbt(name, command, landing, warehouse)
+        record_published(target, warehouse.parent / "published-state", fingerprints)
+        return combined(parse, build), copy
 
     def prepared_warehouse(self, name: str, landing: Path) -> Path:
         """A warehouse with the seeds loaded and the project parsed (both untimed)."""
@@ -692,6 +735,9 @@ class Bench:
 
         print(f">> full build: dbt run over {rows:,} line items, and the limit query", flush=True)
         warehouse = self.prepared_warehouse("full", self.landing)
+        # the landing the build reads, as the pipeline records it before dbt runs
+        manifest = warehouse.parent / "dbt-target" / "manifest.json"
+        full_fingerprints = source_fingerprints(json.loads(manifest.read_text()))
         build = self.dbt("full-run", "run", self.landing, warehouse)
         limit_run, limit = self.limit("limit-full", cur_glob)
         assert limit["rows"] == rows, (limit, rows)
@@ -736,6 +782,9 @@ class Bench:
             "full-data-tests", f"test {EXCLUDE_UNIT_TESTS}", self.landing, warehouse
         )
         results["full_build"]["data_tests_seconds"] = round(first_tests.seconds, 2)
+        # published: the next build compares with this one
+        target = warehouse.parent / "dbt-target"
+        record_published(target, warehouse.parent / "published-state", full_fingerprints)
         results["full_build"]["data_tests_peak_rss_mb"] = round(first_tests.peak_rss_mb)
 
         tele_run, tele = self.limit(

@@ -15,7 +15,11 @@ peak RSS (the same measure as ``bench/run.py``):
    month, as when the open month gains a day), as the pipeline runs it
    (``transform/build.py`` build()): the copy of the published warehouse it
    starts from (``copy_seconds``), then ``dbt build`` of seeds, models and
-   data tests (``NIGHTLY_BUILD``; its seconds alone: ``dbt_seconds``);
+   data tests (``NIGHTLY_BUILD``; its seconds alone: ``dbt_seconds``); for
+   the measured project, as this pipeline runs it: ``dbt parse``, then the
+   build of what changed since the last build and all after it
+   (``transform/nightly_selection.py``), both in ``dbt_seconds``; the
+   baseline builds every node, as the pipeline did before;
 3. that build with nothing to do;
 
 and, for the measured project, the issue's baseline for a nightly run: the
@@ -52,12 +56,16 @@ from bench.run import (
     ROOT,
     Measured,
     bench_config,
+    combined,
     copy_published,
     duckdb_env,
     measure,
+    nightly_command,
     pipeline_seconds,
     project_copy,
+    record_published,
 )
+from transform.nightly_selection import source_fingerprints
 
 RESULTS = BENCH / "results_telemetry_year.json"
 STEPS = ("full_build", "nightly", "noop")
@@ -87,7 +95,10 @@ def land_telemetry(landing: Path, seed: int, months: list) -> int:
 class Project:
     """One dbt project measured on the shared landing, with its own warehouse."""
 
-    def __init__(self, ref: str, work: Path, env: dict[str, str], name: str = "") -> None:
+    def __init__(
+        self, ref: str, work: Path, env: dict[str, str], name: str = "", select: bool = True
+    ) -> None:
+        self.select = select
         self.folder = work / (name or ref.replace("/", "_"))
         shutil.rmtree(self.folder, ignore_errors=True)
         self.folder.mkdir(parents=True)
@@ -119,7 +130,26 @@ class Project:
             # as the pipeline's build: from a copy of the published warehouse
             warehouse = Path(self.env["AI_CARBON_WAREHOUSE"])
             self.copies[name] = copy_published(warehouse, self.env, self.folder / "logs", name)
+            if self.select:
+                self.measured[name] = self.selective(name)
+                return
         self.measured[name] = self.dbt(name, command)
+
+    def selective(self, name: str) -> Measured:
+        """``dbt parse``, then the nightly build of what changed since the last."""
+        parse = self.dbt(f"{name}-parse", "parse")
+        target, state = self.folder / "dbt-target", self.folder / "published-state"
+        command, fingerprints = nightly_command(target, state)
+        run = combined(parse, self.dbt(name, command))
+        record_published(target, state, fingerprints)
+        return run
+
+    def publish_first_build(self) -> None:
+        """What the next build compares with: this build and the landing it read."""
+        if self.select:
+            target = self.folder / "dbt-target"
+            manifest = json.loads((target / "manifest.json").read_text())
+            record_published(target, self.folder / "published-state", source_fingerprints(manifest))
 
     def seconds(self, step: str) -> float:
         return pipeline_seconds(self.measured[step], self.copies.get(step))
@@ -166,7 +196,10 @@ def main() -> None:
     print(">> landing the organisation's config and 12 months of telemetry", flush=True)
     measure([PYTHON, "-m", "extractors", "config", "-q"], env, work / "extract-config.log", ROOT)
     rows = land_telemetry(landing, args.seed, months)
-    projects = [Project(ref, work, env) for ref in (args.baseline, args.project)]
+    projects = [
+        Project(args.baseline, work, env, select=False),
+        Project(args.project, work, env),
+    ]
     for project in projects:
         project.prepare()
     print(f">> full build over {rows:,} device-hours", flush=True)
@@ -174,6 +207,7 @@ def main() -> None:
         project.step("full_build", "run")
         # the first build's data tests, untimed: the nightly build's tests start from them
         project.dbt("data_tests", f"test {EXCLUDE_UNIT_TESTS}")
+        project.publish_first_build()
     print(f">> {months[-1].label} read again, then the nightly run", flush=True)
     land_telemetry(landing, args.seed + 1, months[-1:])
     for project in projects:
@@ -221,7 +255,9 @@ def main() -> None:
             "ratio: the measured project's seconds over the baseline's, per step; "
             "full_build: dbt run; nightly, noop and month_alone: the pipeline's nightly "
             "build (transform/build.py build()): the copy of the published warehouse "
-            f"(copy_seconds), then dbt {NIGHTLY} (NIGHTLY_BUILD, dbt_seconds); "
+            f"(copy_seconds), then dbt {NIGHTLY} (NIGHTLY_BUILD, dbt_seconds), for the "
+            "measured project after dbt parse and of what changed since the last build "
+            "(transform/nightly_selection.py; the baseline builds every node); "
             "nightly: the build after December's telemetry is landed again"
         ),
     }

@@ -30,6 +30,7 @@ from contextlib import contextmanager
 from pathlib import Path
 
 from extractors.settings import PROJECT_ROOT, Settings
+from transform.nightly_selection import build_record, selection_arguments, source_fingerprints
 
 log = logging.getLogger(__name__)
 
@@ -65,6 +66,17 @@ def disclosures_path() -> Path:
 
 def build_dir() -> Path:
     return published_path().parent / ".build"
+
+
+def dbt_target_path() -> Path:
+    """dbt's target folder (manifest, run results): beside the builds."""
+    return build_dir() / "dbt-target"
+
+
+def published_manifest() -> Path:
+    """The manifest of the build that was published: what ``state:modified``
+    compares the next build's project with (transform/nightly_selection.py)."""
+    return build_dir() / "published-state" / "manifest.json"
 
 
 def working_path() -> Path:
@@ -195,7 +207,7 @@ def dbt_env(warehouse: Path, settings: Settings | None = None) -> dict[str, str]
         DBT_SEND_ANONYMOUS_USAGE_STATS="false",
         # dbt's own output goes beside the builds, so the project folder can be
         # mounted read-only (docker-compose.yml) and two checkouts never clash.
-        DBT_TARGET_PATH=str(build_dir() / "dbt-target"),
+        DBT_TARGET_PATH=str(dbt_target_path()),
         DBT_LOG_PATH=str(build_dir() / "dbt-logs"),
     )
     return env
@@ -243,13 +255,37 @@ def check_dbt_paths(settings: Settings) -> None:
             )
 
 
+def nightly_command(full_refresh: bool, fingerprints: dict[str, str]) -> list[str]:
+    """The dbt build to run on the copy of the published warehouse: everything,
+    or what changed since it was built and everything after it
+    (transform/nightly_selection.py)."""
+    if full_refresh:
+        return [*NIGHTLY_BUILD, "--full-refresh"]
+    selection = []
+    if published_path().exists():
+        record = _read_json(_published_record())
+        selection = selection_arguments(record, fingerprints, published_manifest())
+    if not selection:
+        log.info("building every node: no record of what the published warehouse was built from")
+        return list(NIGHTLY_BUILD)
+    changed = [selector for selector in selection if selector.startswith("source:")]
+    log.info(
+        "building what changed since the published build: the project's changes and %d "
+        "source(s) with new files%s",
+        len(changed),
+        f" ({', '.join(changed)})" if changed else "",
+    )
+    return [*NIGHTLY_BUILD, *selection]
+
+
 def build(run_id: str, settings: Settings | None = None, full_refresh: bool = False) -> Path:
     """dbt build into a copy of the published warehouse; return the copy's path.
 
     The copy starts from the published warehouse, so incremental models load
     only the landing partitions that changed since it was built (history is
-    not rebuilt); ``full_refresh`` rebuilds every incremental model from all
-    of landing (``dbt build --full-refresh``).
+    not rebuilt), and only the nodes after what changed since then run
+    (``nightly_command``); ``full_refresh`` rebuilds every incremental model
+    from all of landing (``dbt build --full-refresh``).
     """
     from transform.landing_sync import landing_for_dbt
 
@@ -280,14 +316,20 @@ def build(run_id: str, settings: Settings | None = None, full_refresh: bool = Fa
                     time.monotonic() - started,
                     how,
                 )
-            _write_json(
-                target.parent / "build.json", {"build": _next_build_number(), "run_id": run_id}
-            )
-            command = [*NIGHTLY_BUILD, "--full-refresh"] if full_refresh else NIGHTLY_BUILD
-            output = run_dbt(command, working, settings)
+            record = {"build": _next_build_number(), "run_id": run_id}
+            _write_json(target.parent / "build.json", record)
+            # The project as it is now, and the files of its sources before dbt
+            # reads them (a partial parse after the first build: about 2 s).
+            run_dbt(["parse"], working, settings)
+            fingerprints = source_fingerprints(_read_json(dbt_target_path() / "manifest.json"))
+            _write_json(target.parent / "build.json", {**record, **build_record(fingerprints)})
+            output = run_dbt(nightly_command(full_refresh, fingerprints), working, settings)
             for built, moved in zip(_with_wal(working), _with_wal(target), strict=True):
                 if built.exists():
                     os.replace(built, moved)
+            manifest = dbt_target_path() / "manifest.json"
+            if manifest.is_file():
+                shutil.copyfile(manifest, target.parent / "manifest.json")
         except BaseException:
             for partial in (*_with_wal(target), *_with_wal(working)):
                 partial.unlink(missing_ok=True)
@@ -325,7 +367,20 @@ def publish(built: Path) -> Path:
             connection.close()
         destination.parent.mkdir(parents=True, exist_ok=True)
         os.replace(built, destination)
-        _write_json(_published_record(), {"build": number, "run": built.parent.name})
+        # What the next build compares with (nightly_command): this build's
+        # manifest, then its sources' fingerprints in the record. A crash
+        # between the steps leaves an older manifest or older fingerprints,
+        # and the next build selects more, never less.
+        record = {"build": number, "run": built.parent.name}
+        manifest = built.parent / "manifest.json"
+        if manifest.is_file():
+            published_manifest().parent.mkdir(parents=True, exist_ok=True)
+            os.replace(manifest, published_manifest())
+            kept = _read_json(built.parent / "build.json")
+            record.update({key: kept[key] for key in ("sources", "versions") if key in kept})
+        else:
+            published_manifest().unlink(missing_ok=True)
+        _write_json(_published_record(), record)
         shutil.rmtree(built.parent, ignore_errors=True)
         directory = os.open(destination.parent, os.O_RDONLY)
         try:

@@ -7,6 +7,7 @@ claim, and the result is that of a full rebuild (macros/incremental_telemetry.sq
 from __future__ import annotations
 
 import datetime as dt
+import json
 import re
 
 import duckdb
@@ -95,6 +96,15 @@ def device_months(warehouse) -> dict[str, dict[str, tuple]]:
     return found
 
 
+def nodes_run(workspace) -> set[str]:
+    """The models, seeds and tests dbt ran in the workspace's last build."""
+    results = workspace.warehouse.parent / ".build" / "dbt-target" / "run_results.json"
+    return {
+        result["unique_id"].split(".")[2]
+        for result in json.loads(results.read_text(encoding="utf-8"))["results"]
+    }
+
+
 def test_telemetry_recomputes_only_the_months_a_delivery_reaches(workspace):
     # GIVEN the published warehouse, built with no telemetry landed
     assert device_months(workspace.warehouse) == {model: {} for model in DEVICE_MODELS}
@@ -146,11 +156,18 @@ def test_telemetry_recomputes_only_the_months_a_delivery_reaches(workspace):
     workspace.extract("slurm", ("2025-02",))
     workspace.build("nightly-slurm")
     log = last_build_log(workspace)
-    # THEN the device-hours recomputed nothing, and their matching February only
-    # (the job can claim no hour of January), as did the energy and emissions
+    # THEN the nodes after the Slurm jobs ran, and no other
+    # (transform/nightly_selection.py): not the device-hours, which read no
+    # Slurm job, nor the CUR chain
+    ran = nodes_run(workspace)
+    assert {"stg_slurm__jobs", "int_gpu_device_hours_matched", "fct_emissions"} <= ran
+    assert not ran & {"int_gpu_device_hours_unioned", "stg_aws__cur_line_items"}
+    assert not ran & {"int_aws_cur_line_items_aggregated", "int_cloud_energy_estimated"}
+    # AND the matching recomputed February only (the job can claim no hour of
+    # January), as did the energy and emissions
     recomputed = dict(re.findall(r"(\w+): months to recompute: ([^\n\x1b]*)", log))
     assert {model: recomputed.get(model) for model in DEVICE_MODELS + CHAINED_MODELS} == {
-        "int_gpu_device_hours_unioned": "none",
+        "int_gpu_device_hours_unioned": None,
         "int_gpu_device_hours_matched": "2025-02-01",
         **dict.fromkeys(CHAINED_MODELS, "2025-02-01"),
     }
@@ -170,6 +187,10 @@ def test_telemetry_recomputes_only_the_months_a_delivery_reaches(workspace):
     # rebuild from all of landing
     incremental = every_mart_and_view(workspace.warehouse)
     incremental_rows = every_row(workspace.warehouse, DEVICE_MODELS)
+    # AND a night that lands nothing new builds nothing, and changes nothing
+    workspace.build("nightly-quiet")
+    assert "Nothing to do" in last_build_log(workspace)
+    assert every_mart_and_view(workspace.warehouse) == incremental
     _full_refresh_figures(workspace)
     assert every_row(workspace.warehouse, DEVICE_MODELS) == incremental_rows
     assert every_mart_and_view(workspace.warehouse) == incremental

@@ -60,6 +60,7 @@ from bench.run import (
     copy_published,
     duckdb_env,
     measure,
+    needs_parse,
     nightly_command,
     pipeline_seconds,
     project_copy,
@@ -136,13 +137,14 @@ class Project:
         self.measured[name] = self.dbt(name, command)
 
     def selective(self, name: str) -> Measured:
-        """``dbt parse``, then the nightly build of what changed since the last."""
-        parse = self.dbt(f"{name}-parse", "parse")
+        """The nightly build of what changed since the last (a first build
+        parses the project before it: ``bench/run.py`` ``Bench.nightly``)."""
         target, state = self.folder / "dbt-target", self.folder / "published-state"
+        parse = self.dbt(f"{name}-parse", "parse") if needs_parse(state) else None
         command, fingerprints = nightly_command(target, state)
-        run = combined(parse, self.dbt(name, command))
+        run = self.dbt(name, command)
         record_published(target, state, fingerprints)
-        return run
+        return combined(parse, run) if parse else run
 
     def publish_first_build(self) -> None:
         """What the next build compares with: this build and the landing it read."""

@@ -5,6 +5,7 @@ whose files changed since the published build, by fingerprint, and dbt's
 from __future__ import annotations
 
 import os
+from pathlib import Path
 
 from transform.nightly_selection import (
     build_record,
@@ -133,7 +134,11 @@ def test_the_arguments_add_the_selection_and_the_published_manifests_folder(tmp_
     # no manifest of the published build: nothing added, every node is built
     assert selection_arguments(published, {CUR: "b"}, manifest) == []
     manifest.parent.mkdir()
-    manifest.write_text("{}")
+    # nor when it is cut short or not a manifest (dbt could not compare with it)
+    for unreadable in ('{"nodes": {', "{}", "[]"):
+        manifest.write_text(unreadable)
+        assert selection_arguments(published, {CUR: "b"}, manifest) == [], unreadable
+    manifest.write_text('{"nodes": {}, "sources": {}}')
     assert selection_arguments(published, {CUR: "b"}, manifest) == [
         "--select",
         "state:modified+",
@@ -141,3 +146,11 @@ def test_the_arguments_add_the_selection_and_the_published_manifests_folder(tmp_
         "--state",
         str(tmp_path / "published-state"),
     ]
+
+
+def test_every_seed_is_small_enough_for_dbt_to_compare_its_contents():
+    # dbt's state:modified compares a seed's contents below 1 MiB and only its
+    # path above: a larger seed's new factors would not be rebuilt at night
+    seeds = Path(__file__).resolve().parent.parent / "dbt_project" / "seeds"
+    sizes = {path.name: path.stat().st_size for path in seeds.glob("*.csv")}
+    assert sizes and max(sizes.values()) < 2**20, sizes

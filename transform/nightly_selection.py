@@ -6,13 +6,17 @@ tests whose inputs did not change since then hold what a build would give
 them again. dbt selects the rest with its own graph operators:
 
 * ``state:modified+``: every seed, model, test, macro or config that differs
-  from the manifest of the build that was published, and everything after it;
+  from the manifest of the build that was published, and everything after it
+  (dbt compares a seed's contents when the file is under 1 MiB, its path
+  only above: every seed is under it, tests/test_nightly_selection.py);
 * ``source:<source>.<table>+``: every source whose files changed, and
   everything after it.
 
 A source's files are the glob of its ``external_location`` in the manifest
-dbt parses before the build (the landing partitions, the ledger, the
-quarantine, the frozen disclosures), fingerprinted by path, size,
+of the published build (the landing partitions, the ledger, the quarantine,
+the frozen disclosures; a source defined otherwise since, or new, is
+``state:modified`` and selected whatever its files; for a first build, the
+manifest of the project parsed before it), fingerprinted by path, size,
 modification time and inode: a landed partition is written whole and renamed
 into place, so a new or re-delivered one changes its fingerprint. The
 fingerprints are taken before dbt starts: files that change while it runs
@@ -32,6 +36,7 @@ from __future__ import annotations
 
 import glob
 import hashlib
+import json
 import os
 import re
 from pathlib import Path
@@ -115,12 +120,20 @@ def nightly_selection(
     return selectors
 
 
+def readable_manifest(path: Path) -> bool:
+    """A manifest dbt can compare with: present, and a JSON object with nodes."""
+    try:
+        return "nodes" in json.loads(path.read_text(encoding="utf-8"))
+    except (OSError, ValueError, TypeError):
+        return False
+
+
 def selection_arguments(
     published: dict, current: dict[str, str], published_manifest: Path
 ) -> list[str]:
     """What to add to ``dbt build``: ``--select`` the selection and ``--state``
     the published build's manifest folder, or nothing (build everything)."""
-    selection = nightly_selection(published, current, published_manifest.is_file())
+    selection = nightly_selection(published, current, readable_manifest(published_manifest))
     if selection is None:
         return []
     return ["--select", *selection, "--state", str(published_manifest.parent)]

@@ -154,3 +154,27 @@ def test_every_seed_is_small_enough_for_dbt_to_compare_its_contents():
     seeds = Path(__file__).resolve().parent.parent / "dbt_project" / "seeds"
     sizes = {path.name: path.stat().st_size for path in seeds.glob("*.csv")}
     assert sizes and max(sizes.values()) < 2**20, sizes
+
+
+def test_a_warehouse_put_in_place_by_hand_is_built_whole(tmp_path, monkeypatch):
+    from transform import build
+
+    # GIVEN a published warehouse, its build's manifest, and the record naming it
+    warehouse = tmp_path / "warehouse" / "ai_carbon.duckdb"
+    land(warehouse, b"published")
+    monkeypatch.setenv("AI_CARBON_WAREHOUSE", str(warehouse))
+    build.published_manifest().parent.mkdir(parents=True)
+    build.published_manifest().write_text('{"nodes": {}, "sources": {}}')
+    fingerprints = {CUR: "a"}
+    record = {"build": 1, "warehouse": build.file_identity(warehouse), **build_record(fingerprints)}
+    build._write_json(build._published_record(), record)
+    # THEN a build with nothing new selects only what the project changed
+    state = str(build.published_manifest().parent)
+    selected = ["--select", "state:modified+", "--state", state]
+    assert build.nightly_command(False, fingerprints) == [*build.NIGHTLY_BUILD, *selected]
+    # WHEN another file is put in its place (a backup restored by hand)
+    land(warehouse, b"restored")
+    # THEN every node is built
+    assert build.nightly_command(False, fingerprints) == build.NIGHTLY_BUILD
+    # AND --full-refresh builds every node whatever the record
+    assert build.nightly_command(True, fingerprints) == [*build.NIGHTLY_BUILD, "--full-refresh"]

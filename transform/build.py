@@ -255,6 +255,13 @@ def check_dbt_paths(settings: Settings) -> None:
             )
 
 
+def file_identity(path: Path) -> list[int]:
+    """A file's inode, size and modification time: another file, or the same
+    one written since, differs in one of them."""
+    stat = path.stat()
+    return [stat.st_ino, stat.st_size, stat.st_mtime_ns]
+
+
 def nightly_command(full_refresh: bool, fingerprints: dict[str, str]) -> list[str]:
     """The dbt build to run on the copy of the published warehouse: everything,
     or what changed since it was built and everything after it
@@ -262,8 +269,10 @@ def nightly_command(full_refresh: bool, fingerprints: dict[str, str]) -> list[st
     if full_refresh:
         return [*NIGHTLY_BUILD, "--full-refresh"]
     selection = []
-    if published_path().exists():
-        record = _read_json(_published_record())
+    record = _read_json(_published_record())
+    # the record describes the file it was written for, not one put in its
+    # place by hand (a restored backup): that one is built whole
+    if published_path().exists() and record.get("warehouse") == file_identity(published_path()):
         selection = selection_arguments(record, fingerprints, published_manifest())
     if not selection:
         log.info("building every node: no record of what the published warehouse was built from")
@@ -373,10 +382,12 @@ def publish(built: Path) -> Path:
         destination.parent.mkdir(parents=True, exist_ok=True)
         os.replace(built, destination)
         # What the next build compares with (nightly_command): this build's
-        # manifest, then its sources' fingerprints in the record. A crash
-        # between the steps leaves an older manifest or older fingerprints,
-        # and the next build selects more, never less.
+        # manifest, then the record naming this file, with its sources'
+        # fingerprints and the versions that built it. A crash before the
+        # record is written leaves the record of the build before, which
+        # names another file: the next build builds every node.
         record = {"build": number, "run": built.parent.name}
+        record["warehouse"] = file_identity(destination)
         manifest = built.parent / "manifest.json"
         if manifest.is_file():
             published_manifest().parent.mkdir(parents=True, exist_ok=True)

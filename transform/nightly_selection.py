@@ -27,7 +27,9 @@ first build, a published warehouse whose record holds no fingerprints (built
 before this), no manifest of the published build, or another version of
 dbt, its DuckDB adapter or DuckDB than the one that built it (another
 version may materialise or compute otherwise, and dbt may not read an older
-manifest). ``--full-refresh`` builds everything too (transform/build.py).
+manifest). transform/build.py builds everything too on ``--full-refresh``,
+and when the published warehouse is not the file its record names (its
+inode, size and modification time: a backup put in place by hand).
 
 Never imports Airflow.
 """

@@ -8,7 +8,9 @@ One writer at a time: a file lock serialises builds on this machine (the
 Airflow pool does the same across the scheduler's tasks). Builds are numbered
 in the order they take the lock, and a build is never published over a newer
 one: when two runs overlap (a backfill beside the nightly run), the published
-warehouse always comes from the latest landing.
+warehouse always comes from the latest landing. A build runs only the nodes
+after what changed since the published warehouse was built
+(transform/nightly_selection.py; every node when that cannot be told).
 
 Never imports Airflow.
 """

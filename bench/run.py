@@ -84,7 +84,7 @@ sys.path.insert(0, str(ROOT))
 from transform.build import NIGHTLY_BUILD  # noqa: E402
 from transform.nightly_selection import (  # noqa: E402
     build_record,
-    readable_manifest,
+    read_manifest,
     selection_arguments,
     source_fingerprints,
 )
@@ -310,7 +310,7 @@ def combined(first: Measured, then: Measured) -> Measured:
 def needs_parse(state: Path) -> bool:
     """A first build parses the project before it (``transform/build.py``
     build()): there is no published manifest to read the sources from."""
-    return not readable_manifest(state / "manifest.json")
+    return read_manifest(state / "manifest.json") is None
 
 
 def nightly_command(target: Path, state: Path) -> tuple[str, dict[str, str]]:
@@ -319,12 +319,13 @@ def nightly_command(target: Path, state: Path) -> tuple[str, dict[str, str]]:
     recorded in ``state`` and all after it; and the sources' fingerprints
     (from the published manifest, else the project parsed into ``target``)
     to record once it has run."""
-    published_manifest = state / "manifest.json"
-    sources = target / "manifest.json" if needs_parse(state) else published_manifest
-    fingerprints = source_fingerprints(json.loads(sources.read_text()))
+    published = read_manifest(state / "manifest.json")
+    fingerprints = source_fingerprints(
+        published or json.loads((target / "manifest.json").read_text())
+    )
     record = state / "record.json"
-    published = json.loads(record.read_text()) if record.is_file() else {}
-    selection = selection_arguments(published, fingerprints, published_manifest)
+    kept = json.loads(record.read_text()) if record.is_file() else {}
+    selection = selection_arguments(kept, fingerprints, state if published else None)
     return " ".join([NIGHTLY, *selection]), fingerprints
 
 

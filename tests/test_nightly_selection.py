@@ -11,6 +11,7 @@ from transform.nightly_selection import (
     build_record,
     changed_sources,
     nightly_selection,
+    read_manifest,
     selection_arguments,
     source_files_pattern,
     source_fingerprints,
@@ -132,14 +133,16 @@ def test_the_arguments_add_the_selection_and_the_published_manifests_folder(tmp_
     manifest = tmp_path / "published-state" / "manifest.json"
     published = build_record({CUR: "a"})
     # no manifest of the published build: nothing added, every node is built
-    assert selection_arguments(published, {CUR: "b"}, manifest) == []
+    assert read_manifest(manifest) is None
+    assert selection_arguments(published, {CUR: "b"}, None) == []
     manifest.parent.mkdir()
     # nor when it is cut short or not a manifest (dbt could not compare with it)
-    for unreadable in ('{"nodes": {', "{}", "[]"):
+    for unreadable in ('{"nodes": {', "{}", "[]", '{"nodes": {}}'):
         manifest.write_text(unreadable)
-        assert selection_arguments(published, {CUR: "b"}, manifest) == [], unreadable
+        assert read_manifest(manifest) is None, unreadable
     manifest.write_text('{"nodes": {}, "sources": {}}')
-    assert selection_arguments(published, {CUR: "b"}, manifest) == [
+    assert read_manifest(manifest) == {"nodes": {}, "sources": {}}
+    assert selection_arguments(published, {CUR: "b"}, manifest.parent) == [
         "--select",
         "state:modified+",
         "source:aws_cur.line_items+",
@@ -171,10 +174,13 @@ def test_a_warehouse_put_in_place_by_hand_is_built_whole(tmp_path, monkeypatch):
     # THEN a build with nothing new selects only what the project changed
     state = str(build.published_manifest().parent)
     selected = ["--select", "state:modified+", "--state", state]
-    assert build.nightly_command(False, fingerprints) == [*build.NIGHTLY_BUILD, *selected]
+    assert build.nightly_command(False, fingerprints, True) == [*build.NIGHTLY_BUILD, *selected]
+    # (and every node when the manifest could not be read)
+    assert build.nightly_command(False, fingerprints, False) == build.NIGHTLY_BUILD
     # WHEN another file is put in its place (a backup restored by hand)
     land(warehouse, b"restored")
     # THEN every node is built
-    assert build.nightly_command(False, fingerprints) == build.NIGHTLY_BUILD
+    assert build.nightly_command(False, fingerprints, True) == build.NIGHTLY_BUILD
     # AND --full-refresh builds every node whatever the record
-    assert build.nightly_command(True, fingerprints) == [*build.NIGHTLY_BUILD, "--full-refresh"]
+    full = [*build.NIGHTLY_BUILD, "--full-refresh"]
+    assert build.nightly_command(True, fingerprints, True) == full

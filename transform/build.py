@@ -32,7 +32,12 @@ from contextlib import contextmanager
 from pathlib import Path
 
 from extractors.settings import PROJECT_ROOT, Settings
-from transform.nightly_selection import build_record, selection_arguments, source_fingerprints
+from transform.nightly_selection import (
+    build_record,
+    read_manifest,
+    selection_arguments,
+    source_fingerprints,
+)
 
 log = logging.getLogger(__name__)
 
@@ -264,18 +269,21 @@ def file_identity(path: Path) -> list[int]:
     return [stat.st_ino, stat.st_size, stat.st_mtime_ns]
 
 
-def nightly_command(full_refresh: bool, fingerprints: dict[str, str]) -> list[str]:
+def nightly_command(
+    full_refresh: bool, fingerprints: dict[str, str], manifest_read: bool
+) -> list[str]:
     """The dbt build to run on the copy of the published warehouse: everything,
     or what changed since it was built and everything after it
-    (transform/nightly_selection.py)."""
+    (transform/nightly_selection.py). ``manifest_read``: the published
+    build's manifest was read (``read_manifest``)."""
     if full_refresh:
         return [*NIGHTLY_BUILD, "--full-refresh"]
-    selection = []
     record = _read_json(_published_record())
     # the record describes the file it was written for, not one put in its
     # place by hand (a restored backup): that one is built whole
-    if published_path().exists() and record.get("warehouse") == file_identity(published_path()):
-        selection = selection_arguments(record, fingerprints, published_manifest())
+    comparable = manifest_read and record.get("warehouse") == file_identity(published_path())
+    state = published_manifest().parent if comparable else None
+    selection = selection_arguments(record, fingerprints, state)
     if not selection:
         log.info("building every node: no record of what the published warehouse was built from")
         return list(NIGHTLY_BUILD)
@@ -333,13 +341,15 @@ def build(run_id: str, settings: Settings | None = None, full_refresh: bool = Fa
             # the published build's manifest (a source defined otherwise now is
             # state:modified, so selected whatever its files), else of the
             # project parsed first (a first build: about 3 s more).
-            sources = _read_json(published_manifest()) if published_path().exists() else {}
-            if "sources" not in sources:
+            published = read_manifest(published_manifest()) if published_path().exists() else None
+            if published is None:
                 run_dbt(["parse"], working, settings)
-                sources = _read_json(dbt_target_path() / "manifest.json")
-            fingerprints = source_fingerprints(sources)
+            fingerprints = source_fingerprints(
+                published or _read_json(dbt_target_path() / "manifest.json")
+            )
             _write_json(target.parent / "build.json", {**record, **build_record(fingerprints)})
-            output = run_dbt(nightly_command(full_refresh, fingerprints), working, settings)
+            command = nightly_command(full_refresh, fingerprints, published is not None)
+            output = run_dbt(command, working, settings)
             for built, moved in zip(_with_wal(working), _with_wal(target), strict=True):
                 if built.exists():
                     os.replace(built, moved)

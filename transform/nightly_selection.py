@@ -122,20 +122,24 @@ def nightly_selection(
     return selectors
 
 
-def readable_manifest(path: Path) -> bool:
-    """A manifest dbt can compare with: present, and a JSON object with nodes."""
+def read_manifest(path: Path) -> dict | None:
+    """The published build's manifest, read once: what dbt compares with and
+    where the sources' globs are. None when it is missing or not a manifest
+    (cut short, or no nodes and sources): the build then builds every node."""
     try:
-        return "nodes" in json.loads(path.read_text(encoding="utf-8"))
-    except (OSError, ValueError, TypeError):
-        return False
+        manifest = json.loads(path.read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return None
+    if not isinstance(manifest, dict) or not {"nodes", "sources"} <= manifest.keys():
+        return None
+    return manifest
 
 
-def selection_arguments(
-    published: dict, current: dict[str, str], published_manifest: Path
-) -> list[str]:
+def selection_arguments(published: dict, current: dict[str, str], state: Path | None) -> list[str]:
     """What to add to ``dbt build``: ``--select`` the selection and ``--state``
-    the published build's manifest folder, or nothing (build everything)."""
-    selection = nightly_selection(published, current, readable_manifest(published_manifest))
-    if selection is None:
+    the folder of the published build's manifest (``state``: None when there
+    is no manifest to compare with), or nothing (build everything)."""
+    selection = nightly_selection(published, current, state is not None)
+    if selection is None or state is None:
         return []
-    return ["--select", *selection, "--state", str(published_manifest.parent)]
+    return ["--select", *selection, "--state", str(state)]

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import pytest
 
-from bench.run import Measured, nightly_figures, pipeline_seconds
+from bench.run import Measured, combined, nightly_figures, pipeline_seconds
 
 
 def _dbt(seconds: float) -> Measured:
@@ -45,3 +45,17 @@ def test_the_nightly_ratio_counts_the_copy_each_build_starts_from():
 def test_a_build_without_a_copy_is_its_dbt_seconds():
     assert pipeline_seconds(_dbt(42.94)) == 42.94
     assert pipeline_seconds(_dbt(27.92), _copy(1.5, 1016.0)) == pytest.approx(29.42)
+
+
+def test_a_first_builds_parse_and_build_are_one_figure():
+    # December alone in the telemetry bench (39cf35a): dbt parse 3.3 s
+    # (3.3 CPU s, 410 MB), then the build of every node 24.3 s (31.1 CPU s, 826 MB)
+    parse = Measured(seconds=3.3, peak_rss_mb=410.0, stdout="", cpu_seconds=3.3, load_average=1.28)
+    build = Measured(
+        seconds=24.3, peak_rss_mb=826.0, stdout="Done.", cpu_seconds=31.1, load_average=1.1
+    )
+    both = combined(parse, build)
+    # 3.3 + 24.3 = 27.6 s; 3.3 + 31.1 = 34.4 CPU s; the larger peak; the first load
+    assert both.seconds == pytest.approx(27.6)
+    assert both.cpu_seconds == pytest.approx(34.4)
+    assert (both.peak_rss_mb, both.load_average, both.stdout) == (826.0, 1.28, "Done.")
